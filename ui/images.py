@@ -1,0 +1,102 @@
+"""Image display and the image input shared by the encode, interpolation (and later the
+posterior) pages: a test image, an upload, or a drawing -> one MNIST-style 28x28 array."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from vae.preprocess import MAX_UPLOAD_BYTES, UPLOAD_EXTENSIONS, ImageError, prepare_image
+from vae.render import png_bytes
+
+from .canvas import drawing_canvas
+from .models import test_images
+
+
+def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140) -> None:
+    """A 28x28 image in [0, 1], upscaled with nearest neighbour so pixels stay crisp."""
+    scale = max(1, size // image.shape[-1])
+    st.image(png_bytes(image, scale=scale), caption=caption, width=scale * image.shape[-1])
+
+
+def show_digits(images: np.ndarray, captions: list[str] | None = None, per_row: int = 8,
+                size: int = 84) -> None:
+    """A row (or rows) of small digits with captions."""
+    for start in range(0, len(images), per_row):
+        cols = st.columns(per_row)
+        for i, col in enumerate(cols):
+            j = start + i
+            if j < len(images):
+                with col:
+                    show_digit(images[j], captions[j] if captions else None, size=size)
+
+
+@dataclass
+class InputImage:
+    """What an image input produced: the 28x28 model input and where it came from."""
+
+    x: np.ndarray  # float32 [28, 28] in [0, 1], ink = 1
+    source: str  # human-readable, e.g. "test image 42 (label 7)" or "upload digit.png"
+    label: int | None = None  # known for test images
+    test_index: int | None = None
+    original: bytes | None = None  # the raw upload / drawing, to show as given
+
+
+SOURCES = ("Test image", "Upload", "Draw")
+
+
+def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOURCES,
+                query_param: str | None = None) -> InputImage | None:
+    """Pick an image: test set index / random digit, upload, or drawing. Shows errors in place.
+
+    With `query_param`, a test index is read from and written to the URL (?{query_param}=42).
+    """
+    source = st.radio("Source", sources, key=f"{key}_source", horizontal=True)
+    if source == "Test image":
+        images, labels = test_images()
+        index_key = f"{key}_index"
+        if index_key not in st.session_state:
+            from_url = st.query_params.get(query_param) if query_param else None
+            st.session_state[index_key] = (
+                int(from_url) if from_url is not None and from_url.isdigit() and int(from_url) < len(images)
+                else default_index)
+        cols = st.columns([3, 2, 2])
+        with cols[1]:
+            digit = st.selectbox("Random digit", list(range(10)), key=f"{key}_digit")
+        with cols[2]:
+            st.write("")
+            if st.button("🎲 Random", key=f"{key}_random", help="A random test image of that digit"):
+                candidates = np.flatnonzero(labels == digit)
+                rng = np.random.default_rng()
+                st.session_state[index_key] = int(rng.choice(candidates))
+        with cols[0]:
+            index = st.number_input("Test image index", 0, len(images) - 1, step=1, key=index_key)
+        if query_param:
+            st.query_params[query_param] = str(int(index))
+        x = images[int(index)].astype(np.float32) / 255.0
+        return InputImage(x=x, source=f"test image {int(index)} (label {int(labels[int(index)])})",
+                          label=int(labels[int(index)]), test_index=int(index))
+    if source == "Upload":
+        upload = st.file_uploader(
+            f"Image of one digit ({', '.join(UPLOAD_EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB)",
+            type=UPLOAD_EXTENSIONS, key=f"{key}_upload")
+        if upload is None:
+            st.caption("Dark ink on light paper or light on dark both work; photos too.")
+            return None
+        data = upload.getvalue()
+        return _prepare(data, f"upload {upload.name}")
+    data = drawing_canvas(key=f"{key}_canvas")
+    if data is None:
+        return None
+    return _prepare(data, "your drawing")
+
+
+def _prepare(data: bytes, source: str) -> InputImage | None:
+    try:
+        x = prepare_image(data)[0].numpy()
+    except ImageError as exc:
+        st.error(f"Could not use {source}: {exc}")
+        return None
+    return InputImage(x=x, source=source, original=data)

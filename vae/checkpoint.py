@@ -1,0 +1,188 @@
+"""The one checkpoint format: a single `.safetensors` file.
+
+Tensors are the model's state dict; the safetensors header's string metadata holds
+  format        "latent-explorer-vae"
+  format_version "1"
+  config        VAEConfig as JSON
+  metrics       JSON object (nats per image, accuracies in [0, 1])
+  train_command the command that produced the weights
+  data_sha256   sha256 of the MNIST archive it was trained on
+  extra         JSON object (training time, epochs, ...)
+safetensors never unpickles anything, so a hostile file cannot run code. Writes go to a
+temporary file in the same folder, are fsynced, then renamed over the target (atomic).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_save
+
+from .model import VAE, VAEConfig
+
+FORMAT_NAME = "latent-explorer-vae"
+FORMAT_VERSION = 1
+SUFFIX = ".safetensors"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read or written; the message names the file and the reason."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model (eval mode) with everything its file says about it."""
+
+    model: VAE
+    config: VAEConfig
+    metrics: dict[str, Any]
+    train_command: str
+    data_sha256: str
+    path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return checkpoint_name(self.path)
+
+
+def resolve_path(path: str | os.PathLike[str]) -> Path:
+    """"checkpoints/mnist-2d" or "checkpoints/mnist-2d.safetensors" -> the file's Path."""
+    p = Path(path)
+    if p.suffix != SUFFIX:
+        p = p.with_name(p.name + SUFFIX)
+    return p
+
+
+def checkpoint_name(path: Path) -> str:
+    """A short display name: the path under checkpoints/ without the suffix."""
+    p = Path(path).resolve()
+    try:
+        rel = p.relative_to(CHECKPOINT_DIR)
+    except ValueError:
+        rel = Path(p.name)
+    return str(rel)[: -len(SUFFIX)] if str(rel).endswith(SUFFIX) else str(rel)
+
+
+def list_checkpoints(root: Path = CHECKPOINT_DIR) -> list[Path]:
+    """Checkpoint files under `root` (including user/), sorted, shipped ones first."""
+    if not root.is_dir():
+        return []
+    files = [p for p in root.rglob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()]
+    return sorted(files, key=lambda p: (len(p.relative_to(root).parts), str(p)))
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: VAE,
+    metrics: dict[str, Any] | None = None,
+    train_command: str = "",
+    data_sha256: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write the model atomically; returns the final path."""
+    target = resolve_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "config": json.dumps(model.config.to_dict()),
+        "metrics": json.dumps(metrics or {}),
+        "train_command": train_command,
+        "data_sha256": data_sha256,
+        "extra": json.dumps(extra or {}),
+    }
+    payload = safetensors_save(tensors, metadata=metadata)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise CheckpointError(f"could not write checkpoint {target}: {exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Load a checkpoint; the model is returned in eval mode on the CPU.
+
+    Raises CheckpointError for a missing, truncated, foreign or mismatched file.
+    """
+    file = resolve_path(path)
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint not found: {file}")
+    try:
+        with safe_open(str(file), framework="pt", device="cpu") as fh:
+            metadata = fh.metadata() or {}
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}
+    except Exception as exc:  # safetensors raises several types for damaged headers/data
+        raise CheckpointError(
+            f"{file.name} is not a readable checkpoint (truncated or not safetensors): {exc}"
+        ) from None
+    if metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{file.name} is a safetensors file but not a {FORMAT_NAME} checkpoint")
+    version = metadata.get("format_version", "?")
+    if version != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"{file.name} has checkpoint format version {version}; this code reads {FORMAT_VERSION}"
+        )
+    try:
+        config = VAEConfig.from_dict(json.loads(metadata["config"]))
+        metrics = json.loads(metadata.get("metrics", "{}"))
+        extra = json.loads(metadata.get("extra", "{}"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{file.name} has an invalid config or metrics: {exc}") from None
+    model = VAE(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{file.name} does not match its config: missing tensors {missing[:4]}, "
+            f"unexpected tensors {unexpected[:4]}"
+        )
+    for key, value in tensors.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(
+                f"{file.name}: tensor {key} has shape {tuple(value.shape)}, "
+                f"the config needs {tuple(expected[key].shape)}"
+            )
+        if not torch.isfinite(value).all():
+            raise CheckpointError(f"{file.name}: tensor {key} holds NaN or infinite values")
+    model.load_state_dict(tensors)
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return Checkpoint(
+        model=model,
+        config=config,
+        metrics=metrics if isinstance(metrics, dict) else {},
+        train_command=metadata.get("train_command", ""),
+        data_sha256=metadata.get("data_sha256", ""),
+        path=file,
+        extra=extra if isinstance(extra, dict) else {},
+    )
+
+
+def update_metrics(path: str | os.PathLike[str], metrics: dict[str, Any]) -> Path:
+    """Merge `metrics` into a checkpoint's recorded metrics (atomic rewrite, same weights)."""
+    ckpt = load_checkpoint(path)
+    merged = {**ckpt.metrics, **metrics}
+    return save_checkpoint(
+        ckpt.path, ckpt.model, merged, ckpt.train_command, ckpt.data_sha256, ckpt.extra
+    )

