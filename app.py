@@ -3,14 +3,14 @@ lives in pages/ and gets its model from ui.models (the sidebar picker)."""
 
 import streamlit as st
 
-st.set_page_config(page_title="Latent Explorer", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="Latent Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/manifold.py", title="Latent map & manifold", icon="🗺️", url_path="manifold"),
-    st.Page("pages/decoder.py", title="Decoder", icon="🎛️", url_path="decoder"),
-    st.Page("pages/interpolate.py", title="Interpolation", icon="↔️", url_path="interpolate"),
-    st.Page("pages/encode.py", title="Encode an image", icon="✍️", url_path="encode"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/manifold.py", title="Latent map & manifold", icon=":material/grid_on:", url_path="manifold"),
+    st.Page("pages/decoder.py", title="Decoder", icon=":material/tune:", url_path="decoder"),
+    st.Page("pages/interpolate.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolate"),
+    st.Page("pages/encode.py", title="Encode an image", icon=":material/draw:", url_path="encode"),
 ]
 
 st.navigation(PAGES).run()

@@ -6,6 +6,7 @@ The sliders and their outputs live in one st.fragment, so a step reruns only tha
 import numpy as np
 import streamlit as st
 
+from ui.images import show_png
 from ui.models import require_model, scatter_background
 from vae.latent import decode_one, sample_prior
 from vae.render import mark_point, png_bytes
@@ -50,17 +51,16 @@ def decoder_panel() -> None:
         z1 = st.slider("z₁", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
         z2 = st.slider("z₂", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
         b1, b2 = st.columns(2)
-        b1.button("🎲 Sample z ~ N(0, I)", on_click=_sample_prior, key="dec_sample")
+        b1.button("Sample z ~ N(0, I)", icon=":material/casino:", on_click=_sample_prior, key="dec_sample")
         b2.button("Reset to 0", on_click=_reset, key="dec_reset")
         st.markdown(f"z = **({z1:+.2f}, {z2:+.2f})** · ‖z‖ = {np.hypot(z1, z2):.2f}")
     st.query_params["z1"] = f"{z1:.2f}"
     st.query_params["z2"] = f"{z2:.2f}"
     with image_col:
-        st.image(png_bytes(decode_one(handle.model, (z1, z2)), scale=10),
-                 caption="E[x|z]", width=280)
+        show_png(png_bytes(decode_one(handle.model, (z1, z2)), scale=10), "E[x|z]", width=280)
     with map_col:
-        st.image(mark_point(scatter_background(handle, MAP_EXTENT, 280), (z1, z2), MAP_EXTENT),
-                 caption="z among the test set's latent means (z ∈ [−4, 4]²)", width=280)
+        show_png(mark_point(scatter_background(handle, MAP_EXTENT, 280), (z1, z2), MAP_EXTENT),
+                 "z among the test set's latent means (z ∈ [−4, 4]²)", width=280)
 
 
 decoder_panel()

@@ -24,7 +24,7 @@ sigma = np.exp(0.5 * logvar)
 cols = st.columns(4)
 with cols[0]:
     if inp.original is not None:
-        st.image(inp.original, caption="As given", width=140)
+        st.image(inp.original, caption="As given", width=140)  # the user's own file, any format
     else:
         show_digit(inp.x, "As given", size=140)
 with cols[1]:

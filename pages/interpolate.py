@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ui.images import image_input, show_digit
+from ui.images import image_input, show_digit, show_png
 from ui.models import require_model, test_latents
 from vae.figures import latent_map
 from vae.latent import decode_points, encode_images, interpolate
@@ -46,7 +46,7 @@ with show_b:
 
 st.subheader(f"{steps} decoded steps ({method})")
 strip_image = strip(frames)
-st.image(png_bytes(strip_image, scale=3), caption="E[x|z] along the path, A → B")
+show_png(png_bytes(strip_image, scale=3), "E[x|z] along the path, A → B")
 if method == "slerp":
     st.caption("In two dimensions slerp is a rotation about the origin: the path bends "
                "around z = 0 instead of cutting through it.")

@@ -57,7 +57,7 @@ with right:
     else:
         show_digit(decode_one(handle.model, selected), size=224)
         st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
-        st.page_link("pages/decoder.py", label="Open in the decoder", icon="🎛️",
+        st.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
                      query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
     st.download_button("Download manifold (PNG)",
                        data=png_bytes(upscale(grid.image, 2)),

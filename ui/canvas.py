@@ -36,7 +36,7 @@ export default function(component) {
     canvas.dataset.ready = '1';
     ctx.fillStyle = '#000'; ctx.fillRect(0, 0, canvas.width, canvas.height);
   }
-  ctx.strokeStyle = '#fff'; ctx.lineWidth = 20; ctx.lineCap = 'round'; ctx.lineJoin = 'round';
+  ctx.strokeStyle = '#fff'; ctx.lineWidth = 26; ctx.lineCap = 'round'; ctx.lineJoin = 'round';
   let drawing = false, last = null;
   const pos = (e) => { const r = canvas.getBoundingClientRect();
     return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height]; };

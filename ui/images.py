@@ -15,10 +15,18 @@ from .canvas import drawing_canvas
 from .models import test_images
 
 
+def show_png(png: bytes, caption: str | None = None, width: int | None = None) -> None:
+    """PNG bytes shown as they are (output_format="PNG": Streamlit would re-encode to JPEG)."""
+    st.image(png, output_format="PNG", width=width if width else "content")
+    if caption:
+        st.caption(caption)
+
+
 def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140) -> None:
-    """A 28x28 image in [0, 1], upscaled with nearest neighbour so pixels stay crisp."""
+    """A grey image in [0, 1] (28x28 or a tiled grid), upscaled with nearest neighbour so
+    pixels stay crisp."""
     scale = max(1, size // image.shape[-1])
-    st.image(png_bytes(image, scale=scale), caption=caption, width=scale * image.shape[-1])
+    show_png(png_bytes(image, scale=scale), caption, width=scale * image.shape[-1])
 
 
 def show_digits(images: np.ndarray, captions: list[str] | None = None, per_row: int = 8,
@@ -67,7 +75,7 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
             digit = st.selectbox("Random digit", list(range(10)), key=f"{key}_digit")
         with cols[2]:
             st.write("")
-            if st.button("🎲 Random", key=f"{key}_random", help="A random test image of that digit"):
+            if st.button("Random", icon=":material/casino:", key=f"{key}_random", help="A random test image of that digit"):
                 candidates = np.flatnonzero(labels == digit)
                 rng = np.random.default_rng()
                 st.session_state[index_key] = int(rng.choice(candidates))

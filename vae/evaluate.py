@@ -43,7 +43,7 @@ def knn_accuracy(
 
     Ties go to the class of the nearest neighbour among the tied classes.
     """
-    ref_labels = torch.as_tensor(np.asarray(reference_labels), dtype=torch.long)
+    ref_labels = torch.tensor(np.asarray(reference_labels), dtype=torch.long)
     correct = 0
     for start in range(0, len(query), 1000):
         q = query[start : start + 1000]

@@ -103,7 +103,8 @@ def encode_images(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int
 
     Returns float32 arrays [N, D] each.
     """
-    x = torch.as_tensor(images)
+    # torch.tensor copies: cached arrays are read-only and torch must not alias them.
+    x = images if isinstance(images, torch.Tensor) else torch.tensor(np.asarray(images))
     x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
     x = x.reshape(x.shape[0], -1)
     mus, logvars = [], []

@@ -1,0 +1,146 @@
+"""End-to-end: a real `streamlit run` server, real Chromium (Playwright), real checkpoint."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image, ImageDraw
+
+from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+PAGES = {
+    "home": ("", "Latent Explorer"),
+    "manifold": ("manifold", "Latent map & manifold"),
+    "decoder": ("decoder", "Decoder"),
+    "interpolate": ("interpolate", "Interpolation"),
+    "encode": ("encode", "Encode an image"),
+}
+
+
+def _digit_png() -> bytes:
+    img = Image.new("RGB", (240, 240), "white")
+    ImageDraw.Draw(img).line([(70, 40), (170, 40), (110, 200)], fill="black", width=20)  # a "7"
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_each_page_loads_without_exception(server, page, name) -> None:
+    path, title = PAGES[name]
+    open_page(page, f"{server}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for()
+    assert_no_exception(page)
+    screenshot(page, name)
+
+
+def test_sidebar_lists_exactly_our_pages(server, page) -> None:
+    open_page(page, server)
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    # Each link's text is "<icon name>\n<title>": keep the title.
+    names = [t.strip().split("\n")[-1] for t in links.all_inner_texts()]
+    assert names == ["Home", "Latent map & manifold", "Decoder", "Interpolation", "Encode an image"]
+
+
+def _decoded_src(page) -> str:
+    return page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+
+
+def test_decoder_slider_arrow_key_changes_the_image_and_url(server, page) -> None:
+    open_page(page, f"{server}/decoder")
+    before = _decoded_src(page)
+    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_function(
+        "(before) => document.querySelector('[data-testid=\"stImage\"] img').src !== before",
+        arg=before, timeout=10_000)
+    assert_no_exception(page)
+    assert "z1=0.20" in page.url
+    assert "(+0.20, +0.00)" in page.inner_text('[data-testid="stMain"]')
+
+
+def test_map_click_decodes_a_point(server, page) -> None:
+    open_page(page, f"{server}/manifold")
+    assert "Click the map" in page.inner_text('[data-testid="stMain"]')
+    plot = page.locator(".js-plotly-plot .nsewdrag").first
+    plot.wait_for()
+    box = plot.bounding_box()
+    # A point up and right of the centre: z1 > 0, z2 > 0.
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    page.get_by_text("Decoded z").wait_for()
+    page.wait_for_function(
+        "() => /z = \\(\\+\\d\\.\\d\\d, \\+\\d\\.\\d\\d\\)/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
+        timeout=20_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    screenshot(page, "manifold-click")
+
+
+def test_encode_upload_shows_mu(server, page, tmp_path) -> None:
+    open_page(page, f"{server}/encode")
+    page.get_by_text("Upload", exact=True).click()
+    wait_idle(page)
+    good = tmp_path / "seven.png"
+    good.write_bytes(_digit_png())
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
+    page.get_by_text("upload seven.png").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert re.search(r"μ = \([+-]\d\.\d{3}, [+-]\d\.\d{3}\)", page.inner_text('[data-testid="stMain"]'))
+    assert_no_exception(page)
+    screenshot(page, "encode-upload")
+
+
+def test_bad_upload_shows_an_error_and_the_page_still_works(server, page, tmp_path) -> None:
+    open_page(page, f"{server}/encode")
+    page.get_by_text("Upload", exact=True).click()
+    wait_idle(page)
+    bad = tmp_path / "letter.png"
+    bad.write_text("Dear visitor, this is not a PNG.")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="letter.png")
+    alert.wait_for(timeout=30_000)
+    assert_no_exception(page)
+    # still works: switch to a test image and see it encoded
+    page.get_by_text("Test image", exact=True).click()
+    page.get_by_text("test image 0 (label 7)").wait_for(timeout=30_000)
+    assert_no_exception(page)
+
+
+def test_drawing_a_digit_encodes_it(server, page) -> None:
+    open_page(page, f"{server}/encode")
+    page.get_by_text("Draw", exact=True).click()
+    canvas = page.locator('canvas[data-testid="draw-canvas"]')
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 50)
+    page.mouse.down()
+    for x, y in [(180, 50), (150, 140), (120, 230)]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    page.mouse.up()
+    page.get_by_text("your drawing").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    screenshot(page, "encode-draw")
+
+
+def test_interpolation_renders_n_steps(server, page) -> None:
+    open_page(page, f"{server}/interpolate?a=3&b=2")
+    page.get_by_text("10 decoded steps").wait_for()
+    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    slider.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text("13 decoded steps").wait_for(timeout=20_000)
+    wait_idle(page)
+    # The strip holds 13 frames of 28 px with 2 px gaps, upscaled 3x.
+    strip = page.locator('[data-testid="stImage"] img').nth(2)
+    width = strip.evaluate("img => img.naturalWidth")
+    assert width == 3 * (13 * 28 + 12 * 2)
+    assert_no_exception(page)

@@ -1,0 +1,129 @@
+"""Every page under streamlit.testing.v1.AppTest: renders without exception, widgets change
+the output. (Plotly clicks and the drawing canvas need a real browser: see tests/e2e.)"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def app() -> AppTest:
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _image_urls(at: AppTest) -> list[str]:
+    return [img.url for el in at.get("image") for img in el.proto.imgs]
+
+
+def _plotly_specs(at: AppTest) -> list[str]:
+    return [el.proto.spec for el in at.get("plotly_chart")]
+
+
+def _digit_png(dark_on_light: bool = True) -> bytes:
+    img = Image.new("L", (200, 200), 255 if dark_on_light else 0)
+    ImageDraw.Draw(img).ellipse([50, 30, 150, 170], outline=0 if dark_on_light else 255, width=18)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_home_shows_model_card_samples_and_links(app: AppTest) -> None:
+    assert app.title[0].value == "Latent Explorer"
+    assert app.selectbox(key="model_name").value == "mnist-2d"
+    metrics = {m.label: m.value for m in app.metric}
+    assert set(metrics) == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
+    before = _image_urls(app)
+    app.number_input(key="home_seed").set_value(5).run()
+    assert _image_urls(app) != before  # another seed, other samples
+
+
+def test_manifold_page_grid_size_and_spacing_change_the_figure(app: AppTest) -> None:
+    at = _open(app, "pages/manifold.py")
+    spec20 = _plotly_specs(at)[0]
+    assert '"layout"' in spec20 and "png;base64," in spec20  # the manifold as a layout image
+    at.slider(key="mf_n").set_value(8).run()
+    spec8 = _plotly_specs(at)[0]
+    assert spec8 != spec20
+    at.radio(key="mf_spacing").set_value("Gaussian quantiles").run()
+    assert not at.exception
+    assert '"ticktext"' in _plotly_specs(at)[0]
+    at.toggle(key="mf_overlay").set_value(True).run()
+    spec_points = _plotly_specs(at)[0]
+    assert '"name":"7"' in spec_points.replace(" ", "")  # one legend entry per digit
+    assert at.get("download_button")
+
+
+def test_decoder_sliders_buttons_and_url(app: AppTest) -> None:
+    at = _open(app, "pages/decoder.py")
+    first = _image_urls(at)
+    at.slider(key="z1").set_value(2.0).run()
+    assert _image_urls(at)[0] != first[0]
+    assert at.query_params["z1"] == "2.00"
+    at.button(key="dec_reset").click().run()
+    assert at.slider(key="z1").value == 0.0 and at.slider(key="z2").value == 0.0
+    at.button(key="dec_sample").click().run()
+    assert (at.slider(key="z1").value, at.slider(key="z2").value) != (0.0, 0.0)
+
+
+def test_decoder_reads_z_from_the_url() -> None:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["z1"] = "1.5"
+    at.query_params["z2"] = "-9"  # clipped into range
+    at.switch_page("pages/decoder.py")
+    at.run()
+    assert at.slider(key="z1").value == 1.5 and at.slider(key="z2").value == -4.0
+
+
+def test_interpolation_steps_and_method(app: AppTest) -> None:
+    at = _open(app, "pages/interpolate.py")
+    strip10 = _image_urls(at)
+    at.slider(key="ip_steps").set_value(25).run()
+    assert _image_urls(at) != strip10
+    assert "25 decoded steps" in " ".join(h.value for h in at.subheader)
+    at.radio(key="ip_method").set_value("slerp").run()
+    assert not at.exception
+    assert at.query_params["a"] == "3" and at.query_params["b"] == "2"
+    assert len(at.get("download_button")) == 2
+
+
+def test_encode_page_test_image_and_upload(app: AppTest) -> None:
+    at = _open(app, "pages/encode.py")
+    assert "test image 0 (label 7)" in " ".join(m.value for m in at.markdown)
+    at.radio(key="enc_source").set_value("Upload").run()
+    at.file_uploader(key="enc_upload").upload("zero.png", _digit_png(), "image/png")
+    at.run()
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "upload zero.png" in text and "μ = **(" in text
+
+
+def test_encode_page_bad_upload_shows_a_message_and_keeps_working(app: AppTest) -> None:
+    at = _open(app, "pages/encode.py")
+    at.radio(key="enc_source").set_value("Upload").run()
+    at.file_uploader(key="enc_upload").upload("notes.png", b"<html>hello</html>", "image/png")
+    at.run()
+    assert not at.exception
+    assert at.error and "notes.png" in at.error[0].value
+    at.file_uploader(key="enc_upload").upload("zero.png", _digit_png(False), "image/png")
+    at.run()
+    assert not at.error and not at.exception

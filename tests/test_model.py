@@ -1,0 +1,73 @@
+import math
+
+import pytest
+import torch
+
+from vae.model import (
+    VAE,
+    VAEConfig,
+    diagonal_gaussian_log_density,
+    gaussian_kl_to_standard_normal,
+    standard_normal_log_density,
+)
+
+
+def test_shapes_for_image_and_flat_inputs(small_model: VAE) -> None:
+    x = torch.rand(5, 1, 28, 28)
+    mu, logvar = small_model.encode(x)
+    assert mu.shape == (5, 2) and logvar.shape == (5, 2)
+    mu_flat, _ = small_model.encode(x.reshape(5, 784))
+    torch.testing.assert_close(mu, mu_flat)
+    out = small_model.decode(mu)
+    assert out.shape == (5, 1, 28, 28)
+    assert float(out.detach().min()) >= 0.0 and float(out.detach().max()) <= 1.0
+
+
+def test_sizes_come_from_the_config() -> None:
+    config = VAEConfig(image_size=8, latent_dim=3, encoder_hidden=(16,), decoder_hidden=(16,))
+    model = VAE(config)
+    mu, _ = model.encode(torch.rand(4, 1, 8, 8))
+    assert mu.shape == (4, 3)
+    assert model.decode(mu).shape == (4, 1, 8, 8)
+
+
+def test_kl_is_zero_at_the_prior_and_positive_elsewhere() -> None:
+    zero = torch.zeros(3, 2)
+    torch.testing.assert_close(gaussian_kl_to_standard_normal(zero, zero), torch.zeros(3))
+    mu = torch.tensor([[1.0, -2.0]])
+    logvar = torch.tensor([[0.5, -1.0]])
+    # Closed form against a Monte Carlo estimate of E_q[log q - log p].
+    z = mu + (0.5 * logvar).exp() * torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0))
+    mc = (diagonal_gaussian_log_density(z, mu, logvar) - standard_normal_log_density(z)).mean()
+    closed = gaussian_kl_to_standard_normal(mu, logvar)[0]
+    assert closed > 0
+    assert abs(float(mc - closed)) < 0.02
+
+
+def test_loss_terms_are_finite_and_consistent(small_model: VAE) -> None:
+    x = torch.bernoulli(torch.rand(8, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    out = small_model.loss(x, generator=torch.Generator().manual_seed(1))
+    for value in (out.total, out.recon, out.kl, out.elbo):
+        assert torch.isfinite(value)
+    torch.testing.assert_close(out.elbo, -(out.recon + out.kl))
+    torch.testing.assert_close(out.total, out.recon + out.kl)  # beta = 1, k = 1
+    beta2 = small_model.loss(x, beta=2.0, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(beta2.total, out.recon + 2.0 * out.kl)
+    assert out.recon > 0 and out.kl >= 0
+
+
+def test_iwae_objective_is_tighter_than_the_elbo(small_model: VAE) -> None:
+    x = torch.bernoulli(torch.rand(64, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    elbo_loss = small_model.loss(x, iwae_k=1, generator=torch.Generator().manual_seed(1)).total
+    iwae_loss = small_model.loss(x, iwae_k=50, generator=torch.Generator().manual_seed(1)).total
+    assert iwae_loss < elbo_loss
+
+
+def test_config_round_trip_and_validation() -> None:
+    config = VAEConfig(encoder_hidden=(10, 20), beta=4.0)
+    assert VAEConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError):
+        VAEConfig.from_dict({**config.to_dict(), "mystery": 1})
+    with pytest.raises(ValueError):
+        VAEConfig.from_dict({**config.to_dict(), "activation": "swishy"})
+    assert math.isclose(VAEConfig().input_dim, 784)
