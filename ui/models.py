@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
 from vae.data import DataError, load_mnist
@@ -37,6 +38,10 @@ class ModelHandle:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _load(path: str, mtime: float) -> Checkpoint:
     ckpt = load_checkpoint(path)
+    # One intra-op thread: the app's tensors are tiny (one z, a 40x40 grid), and sessions run in
+    # parallel threads; with two threads per op a busy machine made one decode 44 ms instead of
+    # 0.2 ms (OpenMP threads waiting on each other), see bench/results.json.
+    torch.set_num_threads(1)
     # Streamlit runs gc.collect(2) after every script run; with torch's many objects that costs
     # ~120 ms per rerun. Freezing what exists now (torch, the model) takes it out of that scan.
     gc.freeze()

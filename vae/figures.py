@@ -107,10 +107,12 @@ def latent_map(
                 customdata=points[sel],
                 hovertemplate=f"digit {digit}<br>z = (%{{customdata[0]:.2f}}, %{{customdata[1]:.2f}})<extra></extra>",
             ))
-    for contour, name in ellipses:
+    for i, (contour, name) in enumerate(ellipses):
         xy = to_plot(contour, spacing)
+        # Solid for the first (1 sigma), dashed for the next (2 sigma), ...
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name,
-                                 line=dict(color="#ffd400", width=2.5), hoverinfo="skip"))
+                                 line=dict(color="#e6a800", width=2.5, dash="solid" if i == 0 else "dash"),
+                                 hoverinfo="skip"))
     if samples is not None and len(samples):
         xy = to_plot(samples, spacing)
         fig.add_trace(go.Scatter(

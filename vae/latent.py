@@ -176,3 +176,28 @@ def nearest(query: np.ndarray, points: np.ndarray, k: int = 8) -> np.ndarray:
     k = min(k, len(dist))
     idx = np.argpartition(dist, k - 1)[:k] if k < len(dist) else np.arange(len(dist))
     return idx[np.argsort(dist[idx])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m vae.latent CHECKPOINT --out manifold.png`: save a manifold picture."""
+    import argparse
+
+    from .checkpoint import load_checkpoint
+    from .render import png_bytes, upscale
+
+    p = argparse.ArgumentParser(prog="python -m vae.latent", description=main.__doc__)
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--spacing", choices=["linear", "gaussian"], default="gaussian")
+    p.add_argument("--radius", type=float, default=3.0)
+    p.add_argument("--scale", type=int, default=1)
+    args = p.parse_args(argv)
+    grid = decode_grid(load_checkpoint(args.checkpoint).model, args.n, args.spacing, args.radius)
+    with open(args.out, "wb") as fh:
+        fh.write(png_bytes(upscale(grid.image, args.scale)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

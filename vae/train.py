@@ -57,6 +57,9 @@ class TrainEvent:
     best_val_bound: float = float("nan")
     improved: bool = False
     elapsed_s: float = 0.0
+    # The model being trained (epoch events only), e.g. for a UI to redraw its manifold.
+    # Callbacks must not modify it.
+    model: VAE | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -204,6 +207,7 @@ def train(
             best_val_bound=result.best_val_bound,
             improved=improved,
             elapsed_s=elapsed,
+            model=model,
         )
         result.history.append(event)
         for cb in callbacks:

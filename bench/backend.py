@@ -1,0 +1,73 @@
+"""Backend latency (median / p95 over many calls) on the shipped checkpoint, one torch thread
+(as in the app)."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from vae import load_checkpoint
+from vae.latent import decode_grid, decode_one, encode_images
+from vae.preprocess import prepare_image
+
+
+def timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> dict[str, float]:
+    """{p50, p95} in ms of `repeat` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    return summarize(samples)
+
+
+def summarize(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3), "n": len(ordered)}
+
+
+def photo_of_a_digit(size: int = 1000) -> bytes:
+    """A 1000x1000 JPEG of a dark digit on light, slightly noisy paper (a phone-photo stand-in)."""
+    rng = np.random.default_rng(0)
+    paper = (225 + rng.normal(0, 6, (size, size))).clip(0, 255).astype(np.uint8)
+    img = Image.fromarray(paper, "L").convert("RGB")
+    ImageDraw.Draw(img).line([(300, 250), (700, 250), (450, 800)], fill=(30, 30, 40), width=70)
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def run(checkpoint: str = "checkpoints/mnist-2d") -> dict[str, object]:
+    torch.set_num_threads(1)  # as the app does (ui/models.py): tiny ops, parallel sessions
+    model = load_checkpoint(checkpoint).model
+    jpeg = photo_of_a_digit()
+    results: dict[str, object] = {
+        "decode_ms": timings(lambda: decode_one(model, (0.5, -0.3)), repeat=500),
+        "grid20_ms": timings(lambda: decode_grid(model, 20), repeat=100),
+        "grid40_ms": timings(lambda: decode_grid(model, 40), repeat=50),
+        "upload_to_mu_ms": timings(lambda: encode_images(model, prepare_image(jpeg)), repeat=100),
+    }
+    try:  # the exact posterior grid (issue 4); absent in older trees
+        from vae.data import load_mnist
+        from vae.likelihood import posterior_grid  # type: ignore[attr-defined]
+
+        x = load_mnist("test")[0][0].astype(np.float32) / 255.0
+        results["quadrature_ms"] = timings(lambda: posterior_grid(model, x), repeat=30)
+    except ImportError:
+        pass
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,209 @@
+"""Browser benchmarks: a real `streamlit run` server, Debian's Chromium via Playwright.
+
+- startup_s: process start -> first page fully rendered in the browser
+- slider_roundtrip_ms: ArrowRight on the z1 slider -> new decoded image loaded and painted
+  (timed inside the page: keydown timestamp -> img load event -> next animation frame)
+- map_click_roundtrip_ms: click on the manifold -> decoded image of that z painted
+- rss_mb: the server's resident memory after visiting every page
+- concurrency: N sessions pressing slider keys for T seconds at once; errors and round trips
+  (timed to the z read-out's update, the same rerun that ships the image)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .backend import summarize
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PAGES = ["", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate"]
+
+# In-page probe: time from an input event to the next <img> load, plus one animation frame.
+PROBE = """
+() => {
+  window.__rt = []; window.__t0 = null;
+  const start = () => { window.__t0 = performance.now(); };
+  document.addEventListener('keydown', start, true);
+  document.addEventListener('mousedown', start, true);
+  document.addEventListener('load', (e) => {
+    if (e.target.tagName === 'IMG' && window.__t0 !== null) {
+      const t0 = window.__t0; window.__t0 = null;
+      requestAnimationFrame(() => window.__rt.push(performance.now() - t0));
+    }
+  }, true);
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_health(url: str, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not become healthy")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _idle(page) -> None:  # noqa: ANN001
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_timeout(100)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 30.0) -> dict[str, object]:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    results: dict[str, object] = {}
+    t_start = time.perf_counter()
+    server = start_server(port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            wait_health(url)
+            page.goto(url)
+            page.get_by_role("heading", name="Latent Explorer").wait_for(timeout=120_000)
+            page.wait_for_selector('[data-testid="stImage"] img', timeout=60_000)
+            _idle(page)
+            results["startup_s"] = round(time.perf_counter() - t_start, 2)
+
+            # Slider round trip: start at z1 = -3 so every step decodes a new z (no cache hits).
+            page.goto(f"{url}/decoder?z1=-3.00&z2=0.50")
+            page.wait_for_selector('[data-testid="stSlider"] input[type="range"]')
+            _idle(page)
+            page.evaluate(PROBE)
+            slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+            slider.focus()
+            for i in range(moves):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(f"window.__rt.length >= {i + 1}", timeout=10_000)
+                _idle(page)
+            results["slider_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
+
+            # Map click round trip: click distinct points of the manifold.
+            page.goto(f"{url}/manifold")
+            plot = page.locator(".js-plotly-plot .nsewdrag").first
+            plot.wait_for(timeout=60_000)
+            _idle(page)
+            page.evaluate(PROBE)
+            box = plot.bounding_box()
+            import random
+
+            rng = random.Random(0)
+            done = 0
+            for _ in range(clicks):
+                x = box["x"] + box["width"] * rng.uniform(0.1, 0.9)
+                y = box["y"] + box["height"] * rng.uniform(0.1, 0.9)
+                page.mouse.click(x, y)
+                try:
+                    page.wait_for_function(f"window.__rt.length >= {done + 1}", timeout=10_000)
+                    done += 1
+                except Exception:  # same lattice point as before: no new image; skip it
+                    page.evaluate("window.__t0 = null")
+                _idle(page)
+            results["map_click_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
+
+            # Memory after every page has been visited once.
+            for path in PAGES:
+                page.goto(f"{url}/{path}")
+                page.wait_for_selector('[data-testid="stApp"]')
+                _idle(page)
+            results["rss_mb"] = rss_mb(server.pid)
+            browser.close()
+        results["concurrency"] = asyncio.run(_concurrency(url, sessions, seconds))
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return results
+
+
+async def _concurrency(url: str, sessions: int, seconds: float) -> dict[str, object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        async def one(i: int) -> tuple[list[float], int]:
+            context = await browser.new_context(viewport={"width": 1300, "height": 900})
+            page = await context.new_page()
+            errors = 0
+            rts: list[float] = []
+            try:
+                await page.goto(f"{url}/decoder?z1=-3.50&z2={-1 + 0.2 * i:.2f}")
+                await page.wait_for_selector('[data-testid="stSlider"] input[type="range"]', timeout=120_000)
+                await page.wait_for_selector(IDLE, timeout=60_000)
+                slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+                await slider.focus()
+                end = time.perf_counter() + seconds
+                step = 0
+                while time.perf_counter() < end:
+                    key = "ArrowRight" if (step // 140) % 2 == 0 else "ArrowLeft"
+                    before = await page.inner_text('[data-testid="stMain"] strong')
+                    t0 = time.perf_counter()
+                    await page.keyboard.press(key)
+                    try:
+                        await page.wait_for_function(
+                            "(b) => document.querySelector('[data-testid=\"stMain\"] strong').innerText !== b",
+                            arg=before, timeout=10_000, polling="raf")
+                        rts.append((time.perf_counter() - t0) * 1000.0)
+                    except Exception:
+                        errors += 1
+                    step += 1
+                errors += await page.locator('[data-testid="stException"]').count()
+            except Exception:
+                errors += 1
+            finally:
+                await context.close()
+            return rts, errors
+
+        outcomes = await asyncio.gather(*(one(i) for i in range(sessions)))
+        await browser.close()
+    all_rts = [rt for rts, _ in outcomes for rt in rts]
+    summary = summarize(all_rts) if all_rts else {"p50": None, "p95": None, "n": 0}
+    return {"sessions": sessions, "seconds": seconds, "errors": sum(e for _, e in outcomes),
+            "moves": len(all_rts), "p50": summary["p50"], "p95": summary["p95"]}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))
