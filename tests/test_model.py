@@ -71,3 +71,28 @@ def test_config_round_trip_and_validation() -> None:
     with pytest.raises(ValueError):
         VAEConfig.from_dict({**config.to_dict(), "activation": "swishy"})
     assert math.isclose(VAEConfig().input_dim, 784)
+
+
+def test_conditional_vae_shapes_labels_and_view() -> None:
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(encoder_hidden=(32,), decoder_hidden=(32,), num_classes=10)).eval()
+    x = torch.rand(4, 1, 28, 28)
+    y = torch.tensor([0, 1, 2, 3])
+    mu, logvar = model.encode(x, y)
+    assert mu.shape == (4, 2)
+    z = torch.zeros(2, 2)
+    assert not torch.allclose(model.decode(z, 3), model.decode(z, 8))  # the label matters
+    with pytest.raises(ValueError, match="needs a digit label"):
+        model.decode(z)
+    with pytest.raises(ValueError, match="0..9"):
+        model.decode(z, 10)
+    view = model.conditioned(3)
+    torch.testing.assert_close(view.decode(z), model.decode(z, 3))
+    torch.testing.assert_close(view.encode(x)[0], model.encode(x, 3)[0])
+    out = model.loss(x, y, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.total)
+    # an unconditional model refuses a label, and its view is itself
+    plain = VAE(VAEConfig(encoder_hidden=(8,), decoder_hidden=(8,)))
+    assert plain.conditioned(None) is plain
+    with pytest.raises(ValueError, match="unconditional"):
+        plain.decode(z, 1)

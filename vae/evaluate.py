@@ -26,9 +26,12 @@ from .model import VAE
 
 
 @torch.inference_mode()
-def encode_means(model: VAE, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
-    """Latent means mu(x) for x [N, 1, 28, 28] -> [N, D]."""
-    return torch.cat([model.encode(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)])
+def encode_means(model: VAE, x: torch.Tensor, labels: np.ndarray | None = None,
+                 batch_size: int = 2000) -> torch.Tensor:
+    """Latent means mu(x) for x [N, 1, 28, 28] -> [N, D] (a CVAE also gets the labels)."""
+    y = torch.tensor(np.asarray(labels)) if model.conditional else None
+    return torch.cat([model.encode(x[i : i + batch_size], None if y is None else y[i : i + batch_size])[0]
+                      for i in range(0, len(x), batch_size)])
 
 
 def knn_accuracy(
@@ -83,13 +86,21 @@ def evaluate_model(
         batches = tqdm(batches, desc=f"IWAE k={iwae_k}", unit="batch")
     for start in batches:
         batch = x[start : start + batch_size]
-        terms = elbo_terms(model, batch, generator=gen_elbo)
-        elbos.append(terms.elbo)
-        recons.append(terms.recon)
-        kls.append(terms.kl)
-        log_px.append(iwae_log_px(model, batch, iwae_k, generator=gen_iwae))
+        # A conditional VAE is scored as log p(x|y): each image with its own label.
+        groups = ([(model, slice(None))] if not model.conditional else
+                  [(model.conditioned(c), torch.from_numpy(labels[start : start + batch_size] == c))
+                   for c in range(model.config.num_classes)])
+        for view, rows in groups:
+            if not batch[rows].shape[0]:
+                continue
+            terms = elbo_terms(view, batch[rows], generator=gen_elbo)
+            elbos.append(terms.elbo)
+            recons.append(terms.recon)
+            kls.append(terms.kl)
+            log_px.append(iwae_log_px(view, batch[rows], iwae_k, generator=gen_iwae))
     x_train, train_labels = fixed_binarization("train", seed=0)
-    knn = knn_accuracy(encode_means(model, x), labels, encode_means(model, x_train), train_labels)
+    knn = knn_accuracy(encode_means(model, x, labels), labels,
+                       encode_means(model, x_train, train_labels), train_labels)
     return {
         "split": split,
         "n_images": int(len(x)),

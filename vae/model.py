@@ -148,15 +148,48 @@ class VAE(nn.Module):
         config.validate()
         self.config = config
         act = _ACTIVATIONS[config.activation]
-        # Encoder: [N, P] -> [N, 2 * D] holding (mu, logvar).
-        self.encoder = _mlp([config.input_dim, *config.encoder_hidden, 2 * config.latent_dim], act)
-        # Decoder: [N, D] -> [N, P] Bernoulli logits.
-        self.decoder = _mlp([config.latent_dim, *config.decoder_hidden, config.input_dim], act)
+        c = config.num_classes  # a conditional VAE appends a one-hot label [C] to both inputs
+        # Encoder: [N, P (+C)] -> [N, 2 * D] holding (mu, logvar).
+        self.encoder = _mlp([config.input_dim + c, *config.encoder_hidden, 2 * config.latent_dim], act)
+        # Decoder: [N, D (+C)] -> [N, P] Bernoulli logits.
+        self.decoder = _mlp([config.latent_dim + c, *config.decoder_hidden, config.input_dim], act)
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes > 0
+
+    def _with_label(self, t: torch.Tensor, y: torch.Tensor | int | None) -> torch.Tensor:
+        """Append one_hot(y) to the last dim of t [..., F] -> [..., F + C] (CVAE only).
+
+        y: an int (one label for all rows) or labels broadcastable to t.shape[:-1].
+        """
+        if not self.conditional:
+            if y is not None:
+                raise ValueError("this model is unconditional: do not pass a label")
+            return t
+        if y is None:
+            raise ValueError("this conditional VAE needs a digit label (0-9)")
+        y_t = torch.as_tensor(y, dtype=torch.long, device=t.device)
+        if y_t.min() < 0 or y_t.max() >= self.config.num_classes:
+            raise ValueError(f"label must be in 0..{self.config.num_classes - 1}")
+        one_hot = F.one_hot(y_t, self.config.num_classes).to(t.dtype)
+        return torch.cat([t, one_hot.expand(*t.shape[:-1], self.config.num_classes)], dim=-1)
+
+    def conditioned(self, label: int | None) -> "VAE | ConditionedVAE":
+        """A view with the same encode/decode API whose label is fixed (self if unconditional).
+
+        Lets every latent operation (grids, interpolation, likelihoods) serve a CVAE unchanged.
+        """
+        return self if not self.conditional else ConditionedVAE(self, int(label if label is not None else 0))
 
     # ----------------------------------------------------------------- encoder
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x in [0, 1], [N, 1, 28, 28] or [N, 784] -> (mu [N, D], logvar [N, D])."""
-        h = self.encoder(x.reshape(x.shape[0], self.config.input_dim))
+    def encode(self, x: torch.Tensor, y: torch.Tensor | int | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x in [0, 1], [N, 1, 28, 28] or [N, 784] -> (mu [N, D], logvar [N, D]).
+
+        y: the digit label(s), only for a conditional VAE.
+        """
+        h = self.encoder(self._with_label(x.reshape(x.shape[0], self.config.input_dim), y))
         mu, logvar = h.chunk(2, dim=-1)
         # Bounds keep exp(logvar) finite for inputs far from the data (a user's upload);
         # trained posteriors sit well inside (sigma ~ 0.01-1), so no gradient is lost there.
@@ -164,13 +197,13 @@ class VAE(nn.Module):
         return mu, logvar
 
     # ----------------------------------------------------------------- decoder
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """z [..., D] -> Bernoulli logits [..., P]."""
-        return self.decoder(z)
+    def decode_logits(self, z: torch.Tensor, y: torch.Tensor | int | None = None) -> torch.Tensor:
+        """z [..., D] -> Bernoulli logits [..., P]; y: label(s) for a conditional VAE."""
+        return self.decoder(self._with_label(z, y))
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, y: torch.Tensor | int | None = None) -> torch.Tensor:
         """z [N, D] -> E[x|z], Bernoulli means in [0, 1], [N, C, H, W]."""
-        return torch.sigmoid(self.decode_logits(z)).reshape(z.shape[0], *self.config.image_shape)
+        return torch.sigmoid(self.decode_logits(z, y)).reshape(z.shape[0], *self.config.image_shape)
 
     # ----------------------------------------------------------------- sampling
     @staticmethod
@@ -186,15 +219,16 @@ class VAE(nn.Module):
         )
         return mu + (0.5 * logvar).exp() * eps
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | int | None = None) -> torch.Tensor:
         """Reconstruction E[x|mu(x)], [N, C, H, W] (deterministic)."""
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+        mu, _ = self.encode(x, y)
+        return self.decode(mu, y)
 
     # ----------------------------------------------------------------- objectives
     def loss(
         self,
         x: torch.Tensor,
+        y: torch.Tensor | None = None,
         beta: float | None = None,
         iwae_k: int | None = None,
         generator: torch.Generator | None = None,
@@ -204,13 +238,14 @@ class VAE(nn.Module):
         With iwae_k = 1 (default from the config) the objective is the (beta-)ELBO.
         With iwae_k > 1 it is the IWAE bound -log mean_k w_k (Burda et al. 2016), which is
         tighter than the ELBO; recon/kl/elbo are still reported from the first sample.
+        y: labels [N], only for a conditional VAE.
         """
         beta = self.config.beta if beta is None else beta
         k = self.config.train_iwae_k if iwae_k is None else iwae_k
         x_flat = x.reshape(x.shape[0], self.config.input_dim)
-        mu, logvar = self.encode(x_flat)
+        mu, logvar = self.encode(x_flat, y)
         z = self.reparameterize(mu, logvar, k, generator)  # [k, N, D]
-        log_px_z = bernoulli_log_likelihood(x_flat, self.decode_logits(z))  # [k, N]
+        log_px_z = bernoulli_log_likelihood(x_flat, self.decode_logits(z, y))  # [k, N]
         kl = gaussian_kl_to_standard_normal(mu, logvar)  # [N]
         recon = -log_px_z[0]  # [N]
         per_image_elbo = -(recon + kl)
@@ -229,3 +264,44 @@ class VAE(nn.Module):
             elbo=per_image_elbo.mean(),
             per_image_elbo=per_image_elbo,
         )
+
+
+class ConditionedVAE:
+    """A conditional VAE with its label fixed: the VAE API without the label argument.
+
+    Not an nn.Module on purpose: it owns no weights, it only forwards to the shared model.
+    """
+
+    def __init__(self, model: VAE, label: int) -> None:
+        if not 0 <= label < model.config.num_classes:
+            raise ValueError(f"label must be in 0..{model.config.num_classes - 1}")
+        self.model = model
+        self.label = label
+        self.config = model.config
+        self.reparameterize = model.reparameterize
+
+    @property
+    def conditional(self) -> bool:
+        return False  # the label is already given
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.encode(x, self.label)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.model.decode_logits(z, self.label)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(z, self.label)
+
+    def loss(self, x: torch.Tensor, **kwargs: Any) -> VAELoss:
+        return self.model.loss(x, torch.full((x.shape[0],), self.label, dtype=torch.long), **kwargs)
+
+    def eval(self) -> "ConditionedVAE":
+        return self
+
+    def train(self, mode: bool = True) -> "ConditionedVAE":
+        return self
+
+    @property
+    def training(self) -> bool:
+        return self.model.training

@@ -86,16 +86,20 @@ def resolve_device(name: str) -> torch.device:
 
 @torch.no_grad()
 def validation_bounds(
-    model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = 0
+    model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 1000, seed: int = 0
 ) -> tuple[float, float]:
-    """(mean ELBO, mean training-objective bound) on binarised x [N, 1, 28, 28], seeded."""
+    """(mean ELBO, mean training-objective bound) on binarised x [N, 1, 28, 28], seeded.
+
+    y: labels [N], used only by a conditional model.
+    """
     generator = torch.Generator(device=x.device).manual_seed(seed)
     was_training = model.training
     model.eval()
     elbo_sum, bound_sum = 0.0, 0.0
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size]
-        out = model.loss(batch, beta=1.0, generator=generator)
+        labels = y[start : start + batch_size] if model.conditional else None
+        out = model.loss(batch, labels, beta=1.0, generator=generator)
         elbo_sum += out.elbo.item() * len(batch)
         bound_sum += -out.total.item() * len(batch)
     model.train(was_training)
@@ -128,14 +132,15 @@ def train(
     torch.manual_seed(options.seed)
     generator = torch.Generator().manual_seed(options.seed)
 
-    train_images, _ = load_mnist("train")
+    train_images, train_labels = load_mnist("train")
+    x_val, val_labels = fixed_binarization("val", seed=0)
     if options.train_limit:
-        train_images = train_images[: options.train_limit]
-    x_train = to_float_tensor(train_images).to(device)  # [N, 1, 28, 28] intensities
-    x_val, _ = fixed_binarization("val", seed=0)
+        train_images, train_labels = train_images[: options.train_limit], train_labels[: options.train_limit]
     if options.val_limit:
-        x_val = x_val[: options.val_limit]
-    x_val = x_val.to(device)
+        x_val, val_labels = x_val[: options.val_limit], val_labels[: options.val_limit]
+    x_train = to_float_tensor(train_images).to(device)  # [N, 1, 28, 28] intensities
+    y_train = torch.tensor(train_labels, device=device)  # [N] int64 (used by a CVAE only)
+    x_val, y_val = x_val.to(device), torch.tensor(val_labels, device=device)
 
     model = VAE(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=options.lr)
@@ -156,7 +161,7 @@ def train(
             batch = binarize(x_train[idx].cpu(), generator).to(device)
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at(step, total_steps, options.lr, warmup)
-            losses = model.loss(batch)
+            losses = model.loss(batch, y_train[idx.to(device)] if model.conditional else None)
             optimizer.zero_grad(set_to_none=True)
             losses.total.backward()
             optimizer.step()
@@ -180,7 +185,7 @@ def train(
                 break
         if result.stopped_early:
             break
-        val_elbo, val_bound = validation_bounds(model, x_val)
+        val_elbo, val_bound = validation_bounds(model, x_val, y_val)
         improved = val_bound > result.best_val_bound
         elapsed = time.perf_counter() - start_time
         if improved:
@@ -255,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder-hidden", type=_int_tuple, default=(512, 512), help="e.g. 512,512")
     p.add_argument("--activation", choices=["elu", "relu", "tanh"], default="elu")
     p.add_argument("--iwae-k", type=int, default=1, help="importance samples in the objective (1 = ELBO)")
+    p.add_argument("--conditional", action="store_true",
+                   help="conditional VAE: encoder and decoder also see the digit label")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
@@ -276,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         activation=args.activation,
         beta=args.beta,
         train_iwae_k=args.iwae_k,
+        num_classes=10 if args.conditional else 0,
     )
     options = TrainOptions(
         epochs=args.epochs,
