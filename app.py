@@ -11,6 +11,11 @@ PAGES = [
     st.Page("pages/decoder.py", title="Decoder", icon=":material/tune:", url_path="decoder"),
     st.Page("pages/interpolate.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolate"),
     st.Page("pages/encode.py", title="Encode an image", icon=":material/draw:", url_path="encode"),
+    st.Page("pages/posterior.py", title="Posterior & likelihood", icon=":material/functions:", url_path="posterior"),
+    st.Page("pages/typicality.py", title="Typicality", icon=":material/query_stats:", url_path="typicality"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", url_path="generate"),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
 ]
 
 st.navigation(PAGES).run()

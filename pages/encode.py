@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ui.images import image_input, show_digit, show_digits
+from ui.images import image_input, input_label, show_digit, show_digits
 from ui.models import require_model, test_images, test_latents
 from vae.figures import latent_map
 from vae.latent import decode_one, decode_points, ellipse, encode_images, nearest, sample_posterior
@@ -16,8 +16,9 @@ st.caption("Upload a picture of a digit or draw one. It is turned into an MNIST-
 inp = image_input("enc", default_index=0)
 if inp is None:
     st.stop()
+model = handle.view(input_label(handle, inp, "enc_label"))  # a CVAE also needs the label
 
-mu_arr, logvar_arr = encode_images(handle.model, inp.x[None])
+mu_arr, logvar_arr = encode_images(model, inp.x[None])
 mu, logvar = mu_arr[0], logvar_arr[0]
 sigma = np.exp(0.5 * logvar)
 
@@ -30,9 +31,9 @@ with cols[0]:
 with cols[1]:
     show_digit(inp.x, "Model input (28×28)", size=140)
 with cols[2]:
-    show_digit(decode_one(handle.model, mu), "Reconstruction E[x|μ]", size=140)
+    show_digit(decode_one(model, mu), "Reconstruction E[x|μ]", size=140)
 with cols[3]:
-    st.markdown(f"**{inp.source}**")
+    st.text(inp.source)  # may hold an upload's file name: plain text, never Markdown
     st.markdown(f"μ = **({mu[0]:+.3f}, {mu[1]:+.3f})**")
     st.markdown(f"σ = ({sigma[0]:.3f}, {sigma[1]:.3f})")
 
@@ -48,7 +49,7 @@ with left:
 with right:
     st.subheader("Many encodings of one image")
     st.number_input("Sample seed", 0, 10_000, key="enc_seed")
-    decoded = decode_points(handle.model, samples)
+    decoded = decode_points(model, samples)
     show_digits(decoded, [f"({s[0]:+.1f},{s[1]:+.1f})" for s in samples], per_row=4, size=84)
 
 st.subheader("Nearest test images in latent space")

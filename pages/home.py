@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui.images import show_digit
-from ui.models import require_model
+from ui.models import label_picker, require_model
 from vae.latent import decode_points, sample_prior, tile
 
 handle = require_model()
@@ -44,8 +44,14 @@ with left:
     st.page_link("pages/decoder.py", label="Decoder: slide z and watch E[x|z]", icon=":material/tune:")
     st.page_link("pages/interpolate.py", label="Interpolation: walk between two encoded digits", icon=":material/linear_scale:")
     st.page_link("pages/encode.py", label="Encode: upload or draw a digit, see q(z|x)", icon=":material/draw:")
+    st.page_link("pages/posterior.py", label="Posterior & likelihood: exact p(z|x) and log p(x) in nats, next to q(z|x) and the ELBO", icon=":material/functions:")
+    st.page_link("pages/typicality.py", label="Typicality: is an image like the data? A score, a percentile, a verdict", icon=":material/query_stats:")
+    st.page_link("pages/generate.py", label="Generate: samples from the prior, and the holes between the data", icon=":material/auto_awesome:")
+    st.page_link("pages/compare.py", label="Compare: two models side by side, one z cursor", icon=":material/compare:")
+    st.page_link("pages/train.py", label="Train: your own VAE or CVAE, live curves and manifold", icon=":material/model_training:")
 with right:
     st.subheader("Samples from the prior")
     seed = st.number_input("Seed", 0, 10_000, 0, key="home_seed")
-    samples = decode_points(handle.model, sample_prior(64, seed, ckpt.config.latent_dim))
+    label = label_picker(handle, key="home_label")
+    samples = decode_points(handle.view(label), sample_prior(64, seed, ckpt.config.latent_dim))
     show_digit(tile(samples, 8, 8), caption="64 decoder means E[x|z], z ~ N(0, I)", size=448)

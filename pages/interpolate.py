@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from ui.images import image_input, show_digit, show_png
-from ui.models import require_model, test_latents
+from ui.images import image_input, input_label, show_digit, show_png
+from ui.models import label_picker, require_model, test_latents
 from vae.figures import latent_map
 from vae.latent import decode_points, encode_images, interpolate
 from vae.render import gif_bytes, png_bytes, strip, upscale
@@ -34,9 +34,13 @@ with c1:
 with c2:
     steps = st.slider("Steps N", 2, 30, 10, key="ip_steps")
 
-mu, _ = encode_images(handle.model, np.stack([a.x, b.x]))
+# Each endpoint is encoded with its own label when the model is conditional.
+label_a, label_b = input_label(handle, a, "ia_label"), input_label(handle, b, "ib_label")
+mu = np.concatenate([encode_images(handle.view(label_a), a.x[None])[0],
+                     encode_images(handle.view(label_b), b.x[None])[0]])
 path = interpolate(mu[0], mu[1], steps, method)
-frames = decode_points(handle.model, path)  # [N, 28, 28]
+decode_label = label_picker(handle, "ip_label", default=label_a or 0, label="Decode the path as digit")
+frames = decode_points(handle.view(decode_label), path)  # [N, 28, 28]
 
 show_a, show_b = st.columns(2)
 with show_a:

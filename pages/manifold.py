@@ -4,10 +4,10 @@ means on top, and click-to-decode."""
 import numpy as np
 import streamlit as st
 
-from ui.images import show_digit
-from ui.models import manifold, require_model, test_latents
+from ui.images import show_digit, show_digits
+from ui.models import label_picker, manifold, require_model, test_latents
 from vae.figures import from_plot, latent_map
-from vae.latent import decode_one
+from vae.latent import decode_one, style_row
 from vae.render import png_bytes, upscale
 
 handle = require_model()
@@ -17,6 +17,7 @@ st.caption("Each cell shows the decoder's mean image E[x|z] at that point of the
 
 with st.sidebar:
     st.subheader("Map")
+    label = label_picker(handle, key="mf_label")
     n = st.slider("Grid size n (n × n cells)", 5, 40, 20, key="mf_n")
     spacing_label = st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="mf_spacing",
                              help="Gaussian quantiles: equal prior probability per cell "
@@ -28,7 +29,7 @@ with st.sidebar:
     n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
                                 disabled=not overlay)
 
-grid = manifold(handle, n, spacing, radius)
+grid = manifold(handle, n, spacing, radius, label)
 points = labels = None
 if overlay:
     mu, _, all_labels = test_latents(handle)
@@ -55,7 +56,7 @@ with right:
     if selected is None:
         st.info("Click the map to decode a point.")
     else:
-        show_digit(decode_one(handle.model, selected), size=224)
+        show_digit(decode_one(handle.view(label), selected), size=224)
         st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
         st.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
                      query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
@@ -64,3 +65,8 @@ with right:
                        file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
                        mime="image/png", key="mf_download")
     st.caption(f"{n}×{n} cells, {spacing} spacing" + (f", z ∈ [−{radius:g}, {radius:g}]" if spacing == "linear" else ""))
+
+if handle.conditional and selected is not None:
+    st.subheader("The same z, all ten digits")
+    st.caption("A conditional VAE's latent holds style, not class: one z decoded with every label.")
+    show_digits(style_row(handle.model, selected), [str(d) for d in range(10)], per_row=10, size=84)

@@ -108,13 +108,13 @@ def test_interpolation_steps_and_method(app: AppTest) -> None:
 
 def test_encode_page_test_image_and_upload(app: AppTest) -> None:
     at = _open(app, "pages/encode.py")
-    assert "test image 0 (label 7)" in " ".join(m.value for m in at.markdown)
+    assert "test image 0 (label 7)" in " ".join(t.value for t in at.text)
     at.radio(key="enc_source").set_value("Upload").run()
     at.file_uploader(key="enc_upload").upload("zero.png", _digit_png(), "image/png")
     at.run()
     assert not at.exception and not at.error
     text = " ".join(m.value for m in at.markdown)
-    assert "upload zero.png" in text and "μ = **(" in text
+    assert "upload zero.png" in " ".join(t.value for t in at.text) and "μ = **(" in text
 
 
 def test_encode_page_bad_upload_shows_a_message_and_keeps_working(app: AppTest) -> None:
@@ -127,3 +127,25 @@ def test_encode_page_bad_upload_shows_a_message_and_keeps_working(app: AppTest) 
     at.file_uploader(key="enc_upload").upload("zero.png", _digit_png(False), "image/png")
     at.run()
     assert not at.error and not at.exception
+
+
+def test_compare_page_needs_two_models_or_shows_both(app: AppTest) -> None:
+    at = _open(app, "pages/compare.py")
+    from ui.models import usable_names
+
+    if len(usable_names()) < 2:
+        assert "needs two usable checkpoints" in at.info[0].value
+    else:
+        assert len(at.get("image")) >= 6  # two manifolds, two decodes, two maps
+        urls = _image_urls(at)
+        at.slider(key="cmp_z1").set_value(1.5).run()
+        assert _image_urls(at) != urls
+        assert at.dataframe
+
+
+def test_train_page_refuses_a_bad_name(app: AppTest) -> None:
+    at = _open(app, "pages/train.py")
+    at.text_input[0].set_value("../../etc/evil")
+    at.button[0].click().run()  # the form's submit button
+    assert at.error and "name" in at.error[0].value
+    assert not at.exception

@@ -3,6 +3,7 @@ posterior) pages: a test image, an upload, or a drawing -> one MNIST-style 28x28
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,17 +95,39 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
             st.caption("Dark ink on light paper or light on dark both work; photos too.")
             return None
         data = upload.getvalue()
-        return _prepare(data, f"upload {upload.name}")
+        return _prepare(data, f"upload {safe_file_name(upload.name)}")
     data = drawing_canvas(key=f"{key}_canvas")
     if data is None:
         return None
     return _prepare(data, "your drawing")
 
 
+def safe_file_name(name: str) -> str:
+    """A visitor's file name reduced to letters, digits, '.', '-', '_' and spaces (60 chars):
+    safe to show anywhere, including Markdown captions."""
+    return re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:60] or "file"
+
+
+def _escape_markdown(text: str) -> str:
+    """Backslash-escape Markdown's special characters (a file name is not ours to format)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in text)
+
+
 def _prepare(data: bytes, source: str) -> InputImage | None:
     try:
         x = prepare_image(data)[0].numpy()
     except ImageError as exc:
-        st.error(f"Could not use {source}: {exc}")
+        # The source may hold the user's file name: escape Markdown so it shows as typed.
+        st.error(f"Could not use {_escape_markdown(source)}: {_escape_markdown(str(exc))}")
         return None
     return InputImage(x=x, source=source, original=data)
+
+
+def input_label(handle, inp: InputImage, key: str) -> int | None:  # noqa: ANN001 - ModelHandle
+    """The digit label a conditional VAE needs for this input: known for test images, asked for
+    otherwise. None for an unconditional model."""
+    if not handle.conditional:
+        return None
+    if inp.label is not None:
+        return inp.label
+    return st.selectbox("Which digit is it? (the CVAE encodes q(z|x, y))", list(range(10)), key=key)

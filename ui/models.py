@@ -8,6 +8,7 @@ retrained file is picked up and a session never sees another model's arrays.
 from __future__ import annotations
 
 import gc
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +35,30 @@ class ModelHandle:
     def model(self):  # noqa: ANN201 - VAE
         return self.ckpt.model
 
+    @property
+    def conditional(self) -> bool:
+        return self.ckpt.config.num_classes > 0
+
+    def view(self, label: int | None = None):  # noqa: ANN201 - VAE or ConditionedVAE
+        """The model with the digit label fixed (a CVAE); the plain model otherwise."""
+        return self.ckpt.model.conditioned(label)
+
+
+# One line per checkpoint load/check on the server's stderr (operators, and the soak test that
+# checks a model is loaded once per file version, not once per session).
+_log = logging.getLogger("latent_explorer.models")
+if not _log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
+    _log.propagate = False
+
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _load(path: str, mtime: float) -> Checkpoint:
     ckpt = load_checkpoint(path)
+    _log.info("loaded checkpoint %s (mtime %r)", path, mtime)
     # One intra-op thread: the app's tensors are tiny (one z, a 40x40 grid), and sessions run in
     # parallel threads; with two threads per op a busy machine made one decode 44 ms instead of
     # 0.2 ms (OpenMP threads waiting on each other), see bench/results.json.
@@ -52,31 +73,86 @@ def _available() -> dict[str, Path]:
     return {checkpoint_name(p): p for p in list_checkpoints(CHECKPOINT_DIR)}
 
 
+_MAX_REASON = 300
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _unusable_reason(path: str, mtime: float, size: int) -> str | None:
+    """None if the checkpoint loads, else why not (a short, display-safe message).
+
+    Cached by (path, mtime, size), so a bad file is read once per version rather than on every
+    rerun. The loaded model is dropped here; `_load` keeps the one a session picks.
+    """
+    try:
+        load_checkpoint(path)
+    except CheckpointError as exc:
+        reason = str(exc).replace(str(CHECKPOINT_DIR), "checkpoints")  # no server paths shown
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not take every page down
+        reason = f"could not be loaded ({type(exc).__name__})"
+    else:
+        _log.info("checked checkpoint %s (mtime %r): usable", path, mtime)
+        return None
+    _log.warning("checked checkpoint %s (mtime %r): unusable: %s", path, mtime, reason)
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
+
+
+def _sort_checkpoints(available: dict[str, Path]) -> tuple[dict[str, tuple[Path, float]], dict[str, str]]:
+    """Split checkpoints/ into {name: (path, mtime)} that load and {name: reason} that do not."""
+    usable: dict[str, tuple[Path, float]] = {}
+    unusable: dict[str, str] = {}
+    for name, path in available.items():
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            unusable[name] = f"cannot be read ({exc.strerror or type(exc).__name__})"
+            continue
+        reason = _unusable_reason(str(path), stat.st_mtime, stat.st_size)
+        if reason is None:
+            usable[name] = (path, stat.st_mtime)
+        else:
+            unusable[name] = reason
+    return usable, unusable
+
+
+def _show_unusable(unusable: dict[str, str]) -> None:
+    """List the files that cannot be picked, with the reason, as plain text (no Markdown or
+    HTML: file names and loader messages are not ours to format)."""
+    with st.sidebar.expander(f"Unusable checkpoints ({len(unusable)})", icon=":material/warning:"):
+        for name, reason in unusable.items():
+            st.text(f"{name} — {reason}")
+
+
 def model_picker() -> ModelHandle | None:
-    """Sidebar selectbox over checkpoints/ (only those); returns the loaded model or None.
+    """Sidebar selectbox over the usable checkpoints in checkpoints/ (only those); returns the
+    loaded model or None. Files that fail to load are listed, with the reason, under
+    "Unusable checkpoints" and cannot be picked.
 
     The choice lives in st.session_state["model_name"] (shared by all pages) and in the URL
     (?model=...), so a shared link opens the same model.
     """
-    available = _available()
-    if not available:
-        st.sidebar.error("No checkpoints in checkpoints/. Train one with `make train`.")
+    usable, unusable = _sort_checkpoints(_available())
+    if unusable:
+        _show_unusable(unusable)
+    if not usable:
+        if unusable:
+            st.sidebar.error("No usable checkpoints in checkpoints/. Train one with `make train`.")
+        else:
+            st.sidebar.error("No checkpoints in checkpoints/. Train one with `make train`.")
         return None
-    names = list(available)
+    names = list(usable)
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in usable else names[0]
     wanted = st.query_params.get("model")
     if "model_name" not in st.session_state:
-        st.session_state.model_name = wanted if wanted in available else (
-            DEFAULT_MODEL if DEFAULT_MODEL in available else names[0])
-    if st.session_state.model_name not in available:
-        st.session_state.model_name = names[0]
+        st.session_state.model_name = wanted if wanted in usable else fallback
+    if st.session_state.model_name not in usable:
+        st.session_state.model_name = fallback
     name = st.sidebar.selectbox("Model", names, key="model_name",
                                 help="Checkpoints found in the project's checkpoints/ folder.")
-    path = available[name]
+    path, mtime = usable[name]
     try:
-        mtime = path.stat().st_mtime
         ckpt = _load(str(path), mtime)
-    except (CheckpointError, OSError) as exc:
-        st.sidebar.error(f"Model {name} is unusable: {exc}")
+    except (CheckpointError, OSError) as exc:  # changed on disk since it was checked
+        st.sidebar.error(f"Model {name} is unusable: {exc}".replace(str(CHECKPOINT_DIR), "checkpoints"))
         return None
     if name != DEFAULT_MODEL or "model" in st.query_params:
         st.query_params["model"] = name
@@ -109,7 +185,15 @@ def test_images() -> tuple[np.ndarray, np.ndarray]:
 @st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
 def _test_latents(key: str, _handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     images, labels = test_images()
-    mu, logvar = encode_images(_handle.model, images)
+    if not _handle.conditional:
+        mu, logvar = encode_images(_handle.model, images)
+        return mu, logvar, labels
+    # A CVAE encodes q(z|x, y): each image with its own label.
+    mu = np.zeros((len(images), _handle.ckpt.config.latent_dim), np.float32)
+    logvar = np.zeros_like(mu)
+    for digit in range(_handle.ckpt.config.num_classes):
+        rows = labels == digit
+        mu[rows], logvar[rows] = encode_images(_handle.view(digit), images[rows])
     return mu, logvar, labels
 
 
@@ -118,13 +202,16 @@ def test_latents(handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return _test_latents(handle.key, handle)
 
 
-@st.cache_data(show_spinner="Decoding the manifold…", max_entries=32)
-def _manifold(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float) -> Manifold:
-    return decode_grid(_handle.model, n, spacing, radius)
+@st.cache_data(show_spinner="Decoding the manifold…", max_entries=64)
+def _manifold(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
+              label: int | None) -> Manifold:
+    return decode_grid(_handle.view(label), n, spacing, radius)
 
 
-def manifold(handle: ModelHandle, n: int, spacing: Spacing, radius: float) -> Manifold:
-    return _manifold(handle.key, handle, n, spacing, radius)
+def manifold(handle: ModelHandle, n: int, spacing: Spacing, radius: float,
+             label: int | None = None) -> Manifold:
+    """The decoded n x n grid (for a CVAE, of the given digit class)."""
+    return _manifold(handle.key, handle, n, spacing, radius, label)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -136,3 +223,123 @@ def _scatter_picture(key: str, _handle: ModelHandle, extent: float, size: int): 
 def scatter_background(handle: ModelHandle, extent: float = 4.0, size: int = 320):  # noqa: ANN201
     """A PIL picture of the test-set latent means (shared, read-only: callers copy it)."""
     return _scatter_picture(handle.key, handle, extent, size)
+
+
+@st.cache_resource
+def job_manager():  # noqa: ANN201 - vae.jobs.JobManager
+    """The server's one training-job manager (shared by all sessions)."""
+    from vae.jobs import JobManager
+
+    return JobManager()
+
+
+def label_picker(handle: ModelHandle, key: str, default: int = 0,
+                 label: str = "Digit class (CVAE)") -> int | None:
+    """For a conditional model, a class selector (the latent then holds style only); else None."""
+    if not handle.conditional:
+        return None
+    return st.selectbox(label, list(range(handle.ckpt.config.num_classes)), index=default, key=key,
+                        help="This model is conditional: the decoder also gets the digit label, "
+                             "so z holds the style (slant, width, thickness), not the class.")
+
+
+def usable_names() -> list[str]:
+    """Names of the checkpoints in checkpoints/ that load (for pages that pick several)."""
+    usable, _ = _sort_checkpoints(_available())
+    return list(usable)
+
+
+def handle_for(name: str) -> ModelHandle | None:
+    """A loaded model by its picker name (only names found in checkpoints/), or None."""
+    usable, _ = _sort_checkpoints(_available())
+    if name not in usable:
+        return None
+    path, mtime = usable[name]
+    try:
+        return ModelHandle(ckpt=_load(str(path), mtime), key=f"{path}@{mtime}")
+    except (CheckpointError, OSError):
+        return None
+
+
+# ---------------------------------------------------------------- probabilities (issue 4)
+# Exact 2-D quantities are cheap for one image but not for thousands: the decoded quadrature
+# grid and the scores of the reference sets are computed once per model (and binarisation and
+# score), and kept on disk across server restarts (keyed by the checkpoint's path and mtime).
+
+from vae.data import fixed_binarization  # noqa: E402
+from vae.latent import grid_axis  # noqa: E402
+from vae.likelihood import (  # noqa: E402
+    PriorGrid,
+    Score,
+    aggregate_posterior_density_grid,
+    prior_grid,
+    typicality_scores,
+)
+
+REFERENCE_IMAGES = 1000  # validation images behind the typicality histogram
+RANKED_IMAGES = 1000  # test images ranked from most to least typical
+
+
+@st.cache_resource(show_spinner="Decoding the latent grid…", max_entries=16)
+def _quadrature_grid(key: str, _handle: ModelHandle, label: int | None) -> PriorGrid:
+    return prior_grid(_handle.view(label))
+
+
+def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:
+    """The decoded level 0 of the quadrature (shared by all sessions: read-only)."""
+    return _quadrature_grid(handle.key, handle, label)
+
+
+def _split_images(split: str, n: int, binarize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The first n images of a split, float32 [n, 28, 28] in [0, 1] (binarised as in evaluation)."""
+    if binarize:
+        x, labels = fixed_binarization(split, seed=0)
+        return x[:n, 0].numpy(), labels[:n]
+    images, labels = load_mnist(split)
+    return images[:n].astype(np.float32) / 255.0, labels[:n]
+
+
+def _scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
+    x, labels = _split_images(split, n, binarize)
+    if not handle.conditional:
+        return typicality_scores(handle.model, x, score, quadrature_grid(handle))
+    out = np.zeros(len(x))  # a CVAE scores log p(x|y), each image with its own label
+    for digit in range(handle.ckpt.config.num_classes):
+        rows = labels == digit
+        if rows.any():
+            out[rows] = typicality_scores(handle.view(digit), x[rows], score, quadrature_grid(handle, digit))
+    return out
+
+
+@st.cache_data(show_spinner=f"Scoring {REFERENCE_IMAGES:,} validation images by quadrature "
+                            "(once per model)…", max_entries=16, persist="disk")
+def _reference_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
+    return _scores(_handle, "val", REFERENCE_IMAGES, binarize, score)
+
+
+def reference_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
+    """The score of each of the first REFERENCE_IMAGES validation images, nats [n]."""
+    return _reference_scores(handle.key, handle, binarize, score)
+
+
+@st.cache_data(show_spinner=f"Scoring {RANKED_IMAGES:,} test images by quadrature (once per model)…",
+               max_entries=16, persist="disk")
+def _ranked_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
+    return _scores(_handle, "test", RANKED_IMAGES, binarize, score)
+
+
+def ranked_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
+    """The score of each of the first RANKED_IMAGES test images (index i = test image i), nats."""
+    return _ranked_scores(handle.key, handle, binarize, score)
+
+
+@st.cache_data(show_spinner="Estimating the aggregate posterior…", max_entries=8)
+def _aggregate_density(key: str, _handle: ModelHandle, radius: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    mu, logvar, _ = test_latents(_handle)
+    axis = grid_axis(n, "linear", radius)
+    return axis, aggregate_posterior_density_grid(axis, axis, mu, logvar)
+
+
+def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
+    """(axis [n], q(z) [n, n] rows z2): the test set's aggregate posterior on a grid."""
+    return _aggregate_density(handle.key, handle, radius, n)

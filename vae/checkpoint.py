@@ -147,8 +147,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         extra = json.loads(metadata.get("extra", "{}"))
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{file.name} has an invalid config or metrics: {exc}") from None
-    model = VAE(config)
-    expected = model.state_dict()
+    # The expected shapes come from a model on the meta device (no memory): a config that
+    # declares enormous layers is refused by the checks below instead of allocating them.
+    with torch.device("meta"):
+        expected = VAE(config).state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
@@ -164,6 +166,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             )
         if not torch.isfinite(value).all():
             raise CheckpointError(f"{file.name}: tensor {key} holds NaN or infinite values")
+    model = VAE(config)
     model.load_state_dict(tensors)
     model.eval()
     for parameter in model.parameters():

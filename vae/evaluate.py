@@ -4,6 +4,8 @@ Protocol (also in the README):
 - images binarised once: torch.bernoulli(pixels / 255) with a torch.Generator seeded 0;
 - elbo / recon / kl: one-sample ELBO terms (generator seeded 1), nats per image, averaged;
 - nll_iwae = -log mean_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), k = --iwae-k (generator seeded 2);
+- nll_quadrature (with --quadrature): -log p(x) by quadrature over the 2-D latent plane
+  (vae.likelihood.quadrature_log_px: coarse grid over [-5, 5]^2 + an adaptive window, no sampling);
 - knn5_accuracy: 5-nearest-neighbour vote of each test latent mean among the train latent
   means (train images binarised the same way), Euclidean distance in z.
 """
@@ -21,7 +23,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, update_metrics
 from .data import DataError, Split, fixed_binarization
-from .likelihood import elbo_terms, iwae_log_px
+from .likelihood import elbo_terms, iwae_log_px, prior_grid, quadrature_log_px
 from .model import VAE
 
 
@@ -70,15 +72,20 @@ def evaluate_model(
     limit: int | None = None,
     batch_size: int = 100,
     progress: bool = False,
+    quadrature: bool = False,
 ) -> dict[str, Any]:
-    """All metrics of one model on one split (see the module docstring for the protocol)."""
+    """All metrics of one model on one split (see the module docstring for the protocol).
+
+    quadrature: also log p(x) by 2-D grid quadrature (vae.likelihood), as nll_quadrature.
+    """
     start_time = time.perf_counter()
     x, labels = fixed_binarization(split, seed=0)
     if limit:
         x, labels = x[:limit], labels[:limit]
     gen_elbo = torch.Generator().manual_seed(1)
     gen_iwae = torch.Generator().manual_seed(2)
-    elbos, recons, kls, log_px = [], [], [], []
+    elbos, recons, kls, log_px, quad = [], [], [], [], []
+    grids: dict[int, Any] = {}  # the decoded coarse grid, once per (label) view
     batches = range(0, len(x), batch_size)
     if progress:
         from tqdm import tqdm
@@ -98,9 +105,15 @@ def evaluate_model(
             recons.append(terms.recon)
             kls.append(terms.kl)
             log_px.append(iwae_log_px(view, batch[rows], iwae_k, generator=gen_iwae))
+            if quadrature:
+                key = view.label if model.conditional else -1
+                if key not in grids:
+                    grids[key] = prior_grid(view)
+                quad.append(quadrature_log_px(view, batch[rows], grids[key]))
     x_train, train_labels = fixed_binarization("train", seed=0)
     knn = knn_accuracy(encode_means(model, x, labels), labels,
                        encode_means(model, x_train, train_labels), train_labels)
+    extra = {"nll_quadrature": float(-torch.cat(quad).mean())} if quad else {}
     return {
         "split": split,
         "n_images": int(len(x)),
@@ -110,6 +123,7 @@ def evaluate_model(
         "nll_iwae": float(-torch.cat(log_px).mean()),
         "iwae_k": int(iwae_k),
         "knn5_accuracy": float(knn),
+        **extra,
         "eval_time_s": round(time.perf_counter() - start_time, 1),
     }
 
@@ -121,6 +135,7 @@ def format_table(metrics: dict[str, Any]) -> str:
         ("  reconstruction -E_q[log p(x|z)]", f"{metrics['recon']:.2f} nats"),
         ("  KL(q(z|x) || p(z))", f"{metrics['kl']:.2f} nats"),
         (f"NLL (IWAE, k={metrics['iwae_k']})", f"{metrics['nll_iwae']:.2f} nats"),
+        *([("NLL (2-D quadrature)", f"{metrics['nll_quadrature']:.2f} nats")] if "nll_quadrature" in metrics else []),
         ("5-NN accuracy of latent means", f"{100 * metrics['knn5_accuracy']:.2f} %"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -138,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--save", action="store_true",
                    help="record the metrics in the checkpoint (prefixed by the split, e.g. test_elbo)")
+    p.add_argument("--quadrature", action="store_true",
+                   help="also log p(x) by quadrature over the 2-D latent grid (adds nll_quadrature)")
     args = p.parse_args(argv)
     if args.iwae_k < 1 or (args.limit is not None and args.limit < 1):
         p.error("--iwae-k and --limit must be >= 1")
@@ -146,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ckpt = load_checkpoint(args.checkpoint)
         metrics = evaluate_model(ckpt.model, args.split, args.iwae_k, args.limit,
-                                 progress=not args.json)
+                                 progress=not args.json, quadrature=args.quadrature)
     except (CheckpointError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

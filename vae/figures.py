@@ -152,3 +152,171 @@ def latent_map(
         clickmode="event+select",
     )
     return fig
+
+
+def training_curves(history: list[dict[str, float]]) -> go.Figure:
+    """Per-epoch curves: validation ELBO, and the last batch's ELBO, KL and reconstruction."""
+    epochs = [row["epoch"] for row in history]
+    fig = go.Figure()
+    for key, name in [("val_elbo", "validation ELBO"), ("train_elbo", "train ELBO (last batch)"),
+                      ("train_recon", "−reconstruction term"), ("train_kl", "−KL term")]:
+        sign = -1.0 if key in ("train_recon", "train_kl") else 1.0
+        fig.add_trace(go.Scatter(x=epochs, y=[sign * row[key] for row in history], mode="lines+markers",
+                                 name=name))
+    fig.update_layout(height=380, margin=dict(l=40, r=10, t=30, b=40), xaxis_title="epoch",
+                      yaxis_title="nats per image", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+# ================================================================ probabilities (issue 4)
+
+from .latent import ellipse  # noqa: E402  (this section is appended; imports kept with it)
+from .likelihood import Bands, PosteriorGrid  # noqa: E402
+
+_Q_COLOR = "#00e5ff"  # q(z|x): ellipses and its mean
+_MAP_COLOR = "#ff2d95"  # z_MAP of p(z|x), the user's score
+
+
+def _point(fig: go.Figure, z: np.ndarray, name: str, symbol: str, color: str, size: int = 12) -> None:
+    fig.add_trace(go.Scatter(
+        x=[float(z[0])], y=[float(z[1])], mode="markers", name=name,
+        marker=dict(symbol=symbol, size=size, color=color, line=dict(width=1.5, color="black")),
+        hovertemplate=f"{name}<br>z = ({float(z[0]):.3f}, {float(z[1]):.3f})<extra></extra>",
+    ))
+
+
+def _q_ellipses(fig: go.Figure, mu: np.ndarray, logvar: np.ndarray) -> None:
+    for n_sigma, dash in ((1.0, "solid"), (2.0, "dash")):
+        xy = ellipse(mu, logvar, n_sigma)
+        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=f"q(z|x) {n_sigma:g}σ",
+                                 line=dict(color=_Q_COLOR, width=2, dash=dash), hoverinfo="skip"))
+
+
+def _legend_below() -> dict:
+    return dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0)
+
+
+def log_joint_figure(post: PosteriorGrid, span: float = 150.0, height: int = 470) -> go.Figure:
+    """log p(x, z) = log p(x|z) + log p(z) over the prior's bulk (the level-0 grid), with the
+    finely resolved view around the posterior drawn on top (one colour scale, clipped `span`
+    nats below the maximum)."""
+    top = float(max(post.view_log_joint.max(), post.coarse_log_joint.max()))
+    hover = "z = (%{x:.3f}, %{y:.3f})<br>log p(x,z) = %{z:.1f} nats<extra>%{meta}</extra>"
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(x=post.coarse_axis, y=post.coarse_axis,
+                             z=post.coarse_log_joint.astype(np.float32), coloraxis="coloraxis",
+                             meta="level-0 grid", hovertemplate=hover, name="level-0 grid"))
+    fig.add_trace(go.Heatmap(x=post.view_z1, y=post.view_z2, z=post.view_log_joint.astype(np.float32),
+                             coloraxis="coloraxis", meta="refined", hovertemplate=hover, name="refined view"))
+    x0, x1, y0, y1 = post.view_extent
+    fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(color="white", width=1, dash="dot"))
+    _point(fig, post.mu, "μ of q(z|x)", "x", _Q_COLOR)
+    _point(fig, post.z_map, "z_MAP of p(z|x)", "star", _MAP_COLOR, size=14)
+    r = float(post.coarse_axis[-1] + (post.coarse_axis[1] - post.coarse_axis[0]) / 2)
+    fig.update_layout(
+        height=height, margin=dict(l=40, r=10, t=40, b=10), title="log p(x, z) over the latent plane",
+        coloraxis=dict(colorscale="Viridis", cmin=top - span, cmax=top,
+                       colorbar=dict(title="nats", thickness=12)),
+        xaxis=dict(range=[-r, r], title="z₁", zeroline=False),
+        yaxis=dict(range=[-r, r], title="z₂", zeroline=False, scaleanchor="x", scaleratio=1),
+        legend=_legend_below(), plot_bgcolor="black",
+    )
+    return fig
+
+
+def posterior_figure(post: PosteriorGrid, height: int = 470) -> go.Figure:
+    """The true posterior p(z|x) (density, normalised on the grid) around q(z|x), with q's 1σ and
+    2σ ellipses on top: where they differ is what the ELBO's gap measures."""
+    x0, x1, y0, y1 = post.view_extent  # covers the posterior's mass and q's 2-sigma box
+    hover = "z = (%{x:.3f}, %{y:.3f})<br>p(z|x) = %{z:.3g}<extra></extra>"
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(x=post.view_z1, y=post.view_z2, z=post.view_posterior.astype(np.float32),
+                             coloraxis="coloraxis", hovertemplate=hover, name="p(z|x)"))
+    _q_ellipses(fig, post.mu, post.logvar)
+    _point(fig, post.mu, "μ of q(z|x)", "x", _Q_COLOR)
+    _point(fig, post.z_map, "z_MAP of p(z|x)", "star", _MAP_COLOR, size=14)
+    fig.update_layout(
+        height=height, margin=dict(l=40, r=10, t=40, b=10), title="True posterior p(z|x) and q(z|x)",
+        coloraxis=dict(colorscale="Inferno", cmin=0.0, colorbar=dict(title="density", thickness=12)),
+        xaxis=dict(range=[x0, x1], title="z₁", zeroline=False, constrain="domain"),
+        yaxis=dict(range=[y0, y1], title="z₂", zeroline=False, scaleanchor="x", scaleratio=1,
+                   constrain="domain"),
+        legend=_legend_below(), plot_bgcolor="black",
+    )
+    return fig
+
+
+def score_histogram(reference: np.ndarray, score: float, bands: Bands, percentile: float,
+                    score_name: str = "log p(x)", height: int = 380) -> go.Figure:
+    """Histogram of reference scores with the 1-99 % and 25-75 % bands and the user's score.
+
+    A score far outside the reference range is pinned to the nearer edge with its value.
+    """
+    ref = np.asarray(reference, np.float64)
+    lo, hi = np.percentile(ref, [0.1, 99.9])
+    pad = 0.08 * (hi - lo)
+    lo, hi = float(lo - pad), float(hi + pad)
+    spread = hi - lo
+    if lo - 0.5 * spread <= score <= hi + 0.5 * spread:  # near enough: widen the axis to show it
+        lo, hi = min(lo, score - 0.03 * spread), max(hi, score + 0.03 * spread)
+        shown, off = score, ""
+    else:
+        shown, off = (lo + 0.01 * spread, " ◀ off scale") if score < lo else (hi - 0.01 * spread, " off scale ▶")
+    fig = go.Figure(go.Histogram(x=ref, nbinsx=70, marker_color="#8aa1b4", name="validation images",
+                                 hovertemplate="%{x}<br>%{y} images<extra></extra>"))
+    fig.add_vrect(x0=bands.p1, x1=bands.p99, fillcolor="#2ca02c", opacity=0.10, line_width=0,
+                  annotation_text="1–99 %", annotation_position="top left")
+    fig.add_vrect(x0=bands.p25, x1=bands.p75, fillcolor="#2ca02c", opacity=0.22, line_width=0,
+                  annotation_text="25–75 %", annotation_position="top right")
+    fig.add_vline(x=shown, line=dict(color=_MAP_COLOR, width=3))
+    fig.add_annotation(x=shown, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"<b>your image: {score:.1f}{off}</b> · {percentile:.1f} %",
+                       font=dict(color=_MAP_COLOR), xanchor="left" if shown < (lo + hi) / 2 else "right")
+    fig.update_layout(height=height, margin=dict(l=40, r=10, t=50, b=40), bargap=0.02, showlegend=False,
+                      xaxis=dict(range=[lo, hi], title=f"{score_name} (nats)"), yaxis=dict(title="images"))
+    return fig
+
+
+def error_map_figure(error: np.ndarray, height: int = 300) -> go.Figure:
+    """Per-pixel reconstruction error -log p(x_i | z) [H, W], nats, image orientation."""
+    err = np.asarray(error, np.float32)
+    fig = go.Figure(go.Heatmap(z=err, colorscale="Reds", zmin=0.0, colorbar=dict(title="nats", thickness=10),
+                               hovertemplate="row %{y}, col %{x}<br>%{z:.2f} nats<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      title=f"Reconstruction error: {float(err.sum()):.1f} nats in all",
+                      xaxis=dict(visible=False, constrain="domain"),
+                      yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"))
+    return fig
+
+
+def prior_samples_map(samples: np.ndarray, density_axis: np.ndarray, density: np.ndarray,
+                      in_hole: np.ndarray | None = None, points: np.ndarray | None = None,
+                      labels: np.ndarray | None = None, temperature: float = 1.0, radius: float = 4.0,
+                      height: int = 600) -> go.Figure:
+    """Prior samples z [S, 2] on the latent map over the aggregate posterior density q(z)
+    (density [n, n] on density_axis, rows z2; drawn as log10), optional data points by digit,
+    and the sampling distribution's 1σ / 2σ circles. `in_hole` [S] marks samples in holes."""
+    fig = latent_map("linear", radius, points=points, labels=labels, height=height)
+    log_q = np.log10(np.maximum(np.asarray(density, np.float64), 1e-12)).astype(np.float32)
+    heat = go.Heatmap(x=density_axis, y=density_axis, z=log_q, colorscale="Greys", reversescale=False,
+                      zmin=-4.0, zmax=float(log_q.max()), name="q(z)",
+                      colorbar=dict(title="log₁₀ q(z)", thickness=12, x=1.0, len=0.6, y=0.3),
+                      hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ q(z) = %{z:.2f}<extra></extra>")
+    fig.add_trace(heat)
+    fig.data = (fig.data[-1],) + fig.data[:-1]  # the density goes underneath the points
+    for n_sigma, dash in ((1.0, "solid"), (2.0, "dash")):
+        xy = ellipse(np.zeros(2), np.full(2, 2 * np.log(max(temperature, 1e-6))), n_sigma)
+        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=f"N(0, T²I) {n_sigma:g}σ",
+                                 line=dict(color="#ff7f0e", width=2, dash=dash), hoverinfo="skip"))
+    hole = np.zeros(len(samples), bool) if in_hole is None else np.asarray(in_hole, bool)
+    for mask, name, color in ((~hole, "sample", "black"), (hole, "sample in a hole", _MAP_COLOR)):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            fig.add_trace(go.Scatter(
+                x=samples[mask, 0], y=samples[mask, 1], mode="markers+text", name=name,
+                text=[str(i + 1) for i in idx], textposition="top right", textfont=dict(size=9, color=color),
+                marker=dict(symbol="x", size=9, color=color, line=dict(width=1, color="white")),
+                hovertemplate="sample %{text}<br>z = (%{x:.2f}, %{y:.2f})<extra></extra>",
+            ))
+    fig.update_layout(legend=dict(title=None), margin=dict(l=40, r=10, t=10, b=40))
+    return fig

@@ -86,6 +86,17 @@ def tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return images.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
 
 
+def style_row(model: "VAE", z: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """A conditional VAE's "same z, every digit": E[x|z, y] for y = 0..C-1 -> [C, H, W]."""
+    if model.config.num_classes == 0:
+        raise ValueError("a style row needs a conditional VAE")
+    z_t = torch.as_tensor(np.asarray(z, dtype=np.float32).reshape(1, -1))
+    with torch.inference_mode():
+        labels = torch.arange(model.config.num_classes)
+        images = model.decode(z_t.expand(len(labels), -1), labels)
+    return images[:, 0].numpy()
+
+
 def decode_grid(model: VAE, n: int = 20, spacing: Spacing = "linear", radius: float = 3.0) -> Manifold:
     """Decode an n x n grid of z into one tiled image (the manifold of E[x|z])."""
     if not 1 <= n <= 100:

@@ -71,6 +71,8 @@ class TrainResult:
     elapsed_s: float = 0.0
     stopped_early: bool = False
     out: Path | None = None
+    # Weights of the best epoch (a copy), loaded back into `model` before train() returns.
+    best_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
 Callback = Callable[[TrainEvent], None]
@@ -190,6 +192,7 @@ def train(
         elapsed = time.perf_counter() - start_time
         if improved:
             result.best_val_bound, result.best_epoch = val_bound, epoch
+            result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if out is not None:
                 result.out = save_checkpoint(
                     out,
@@ -230,6 +233,8 @@ def train(
     )
     for cb in callbacks:
         cb(done)
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)  # "keeps the best": same weights as the file
     model.eval()
     return result
 

@@ -1,0 +1,52 @@
+"""Compare: two models side by side with the same controls and one z cursor for both."""
+
+import streamlit as st
+
+from ui.images import show_digit, show_png
+from ui.models import handle_for, label_picker, manifold, scatter_background, usable_names
+from vae.latent import decode_one
+from vae.render import mark_point, png_bytes
+
+st.title("Compare two models")
+st.caption("Same grid, same z: how do β, conditioning or size change the latent space?")
+
+names = usable_names()
+if len(names) < 2:
+    st.info("Comparing needs two usable checkpoints; train one on the Train page.")
+    st.stop()
+
+c1, c2 = st.columns(2)
+name_a = c1.selectbox("Left model", names, index=0, key="cmp_a")
+name_b = c2.selectbox("Right model", names, index=min(1, len(names) - 1), key="cmp_b")
+handles = [handle_for(name_a), handle_for(name_b)]
+if any(h is None for h in handles):
+    st.error("One of the models could not be loaded.")
+    st.stop()
+
+with st.sidebar:
+    st.subheader("Shared controls")
+    n = st.slider("Grid size n", 5, 30, 15, key="cmp_n")
+    spacing = "gaussian" if st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="cmp_sp") != "Linear" else "linear"
+    z1 = st.slider("z₁", -4.0, 4.0, 0.0, 0.05, key="cmp_z1")
+    z2 = st.slider("z₂", -4.0, 4.0, 0.0, 0.05, key="cmp_z2")
+
+rows = []
+for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a", "b"]):
+    with col:
+        st.subheader(name)
+        label = label_picker(handle, key=f"cmp_label_{side}")
+        grid = manifold(handle, n, spacing, 3.0, label)
+        show_digit(grid.image, f"Manifold ({spacing})", size=420)
+        d1, d2 = st.columns(2)
+        with d1:
+            show_digit(decode_one(handle.view(label), (z1, z2)), f"E[x|z] at ({z1:+.2f}, {z2:+.2f})", size=196)
+        with d2:
+            show_png(mark_point(scatter_background(handle), (z1, z2)), "Test-set latent means", width=196)
+    m, c = handle.ckpt.metrics, handle.ckpt.config
+    rows.append({"model": name, "kind": "CVAE" if handle.conditional else "VAE", "β": c.beta,
+                 "hidden": "-".join(map(str, c.decoder_hidden)),
+                 "test ELBO (nats)": m.get("test_elbo"), "test NLL IWAE (nats)": m.get("test_nll_iwae"),
+                 "5-NN accuracy": m.get("test_knn5_accuracy"), "val ELBO (nats)": m.get("val_elbo")})
+
+st.subheader("Metrics")
+st.dataframe(rows, hide_index=True)

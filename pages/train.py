@@ -1,0 +1,63 @@
+"""Train: your own 2-D VAE, in the background, with live curves and manifold."""
+
+import streamlit as st
+
+from ui.images import show_digit
+from ui.models import job_manager
+from vae.figures import training_curves
+from vae.jobs import JobError, JobRequest
+
+st.title("Train a model")
+st.caption("Training runs in the background on the server (one job at a time for everyone); "
+           "you can keep exploring on other pages. The result appears in the model picker "
+           "under user/.")
+
+manager = job_manager()
+
+with st.form("train_form"):
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input("Name", "my-vae", max_chars=40, help="Letters, digits, '-' and '_'.")
+    kind = c1.radio("Model kind", ["VAE", "Conditional VAE (CVAE)"], key="tr_kind",
+                    help="A CVAE also sees the digit label, so its 2-D latent holds style only.")
+    beta = c2.slider("β (KL weight)", 0.0, 10.0, 1.0, 0.5, key="tr_beta",
+                     help="β > 1 pushes q(z|x) towards the prior: smoother, blurrier (β-VAE).")
+    epochs = c2.slider("Epochs", 1, 50, 5, key="tr_epochs")
+    hidden = c3.select_slider("Hidden units per layer", [64, 128, 256, 512], 256, key="tr_hidden")
+    seed = c3.number_input("Seed", 0, 10_000, 0, key="tr_seed")
+    st.caption("Latent dimension is fixed at 2. About 5 s per epoch for 256 hidden units on 2 cores.")
+    submitted = st.form_submit_button("Start training", type="primary", disabled=manager.busy())
+
+if submitted:
+    try:
+        manager.start(JobRequest(name=name.strip(), epochs=epochs, hidden=hidden, beta=beta,
+                                 conditional=kind.startswith("Conditional"), seed=int(seed)))
+    except JobError as exc:
+        st.error(str(exc))
+
+
+@st.fragment(run_every=1.0)
+def progress_panel() -> None:
+    status = manager.status
+    if status is None:
+        st.info("No training job yet.")
+        return
+    req = status.request
+    st.subheader(f"Job {req.name}: {status.state}")
+    st.progress(min(1.0, status.progress), text=f"epoch {status.epoch}/{status.epochs}")
+    if status.state == "running":
+        st.button("Cancel", key="tr_cancel", on_click=manager.cancel, icon=":material/stop:")
+    elif status.state == "done":
+        st.success(f"{status.message}. Pick user/{req.name} in the sidebar.")
+    elif status.message:
+        st.warning(status.message)
+    left, right = st.columns([3, 2])
+    with left:
+        if status.history:
+            st.plotly_chart(training_curves(list(status.history)), key="tr_curves",
+                            config={"displaylogo": False})
+    with right:
+        if status.manifold is not None:
+            show_digit(status.manifold, f"Manifold after epoch {status.epoch}", size=336)
+
+
+progress_panel()

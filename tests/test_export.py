@@ -1,0 +1,123 @@
+"""The decoder export for the browser: format, sizes, and a numpy re-implementation of the
+exported weights that must decode exactly like model.decode."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vae import VAE, VAEConfig
+from vae.export import EXPORT_FORMAT, EXPORT_VERSION, decode_numpy, decoder_export, decoder_export_json, load_export
+
+Z = np.array([[0.0, 0.0], [1.5, -2.0], [-3.9, 3.9], [4.0, 4.0], [0.3, 0.01], [-1.0, -1.0]], dtype=np.float32)
+
+
+def _torch_decode(model: VAE, z: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model.decode(torch.from_numpy(z)).reshape(len(z), -1).numpy()
+
+
+def test_export_header_and_sizes(small_model: VAE) -> None:
+    data = decoder_export(small_model)
+    assert data["format"] == EXPORT_FORMAT and data["version"] == EXPORT_VERSION
+    assert data["sizes"] == [2, 64, 64, 784]
+    assert data["latent_dim"] == 2 and data["num_classes"] == 0 and data["image_shape"] == [1, 28, 28]
+    assert data["activation"] == "elu" and data["output"] == "sigmoid"
+    assert data["dtype"] == "float32" and data["byte_order"] == "little"
+    assert [(layer["in"], layer["out"]) for layer in data["layers"]] == [(2, 64), (64, 64), (64, 784)]
+    assert data["params"] == sum(p.numel() for p in small_model.decoder.parameters())
+    first = data["layers"][0]
+    assert len(base64.b64decode(first["weight"])) == 4 * 2 * 64
+    assert len(base64.b64decode(first["bias"])) == 4 * 64
+
+
+def test_weights_round_trip_exactly(small_model: VAE) -> None:
+    pairs = load_export(json.loads(decoder_export_json(small_model)))
+    linears = [m for m in small_model.decoder if isinstance(m, nn.Linear)]
+    for (weight, bias), layer in zip(pairs, linears, strict=True):
+        assert np.array_equal(weight, layer.weight.detach().numpy())  # [out, in], torch's layout
+        assert np.array_equal(bias, layer.bias.detach().numpy())
+
+
+def test_numpy_decode_of_the_export_matches_model_decode(small_model: VAE) -> None:
+    data = json.loads(decoder_export_json(small_model))
+    assert np.abs(decode_numpy(data, Z) - _torch_decode(small_model, Z)).max() < 1e-5
+
+
+def test_shipped_checkpoint_export_matches_model_decode(shipped) -> None:
+    data = json.loads(decoder_export_json(shipped.model))
+    assert data["sizes"][0] == 2 and data["sizes"][-1] == 784
+    assert np.abs(decode_numpy(data, Z) - _torch_decode(shipped.model, Z)).max() < 1e-5
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_other_activations_export_and_match(activation: str) -> None:
+    torch.manual_seed(1)
+    model = VAE(VAEConfig(encoder_hidden=(16,), decoder_hidden=(32,), activation=activation)).eval()
+    data = decoder_export(model)
+    assert data["activation"] == activation
+    assert np.abs(decode_numpy(data, Z) - _torch_decode(model, Z)).max() < 1e-5
+
+
+def test_conditional_decoder_takes_z_then_a_one_hot_label() -> None:
+    torch.manual_seed(2)
+    model = VAE(VAEConfig(encoder_hidden=(16,), decoder_hidden=(32, 32), num_classes=10)).eval()
+    data = json.loads(decoder_export_json(model))
+    assert data["num_classes"] == 10 and data["latent_dim"] == 2 and data["sizes"][0] == 12
+    for label in (0, 3, 9):
+        with torch.inference_mode():
+            expected = model.decode(torch.from_numpy(Z), label).reshape(len(Z), -1).numpy()
+        assert np.abs(decode_numpy(data, Z, label) - expected).max() < 1e-5
+    with pytest.raises(ValueError, match="label"):
+        decode_numpy(data, Z)
+
+
+def test_content_id_tracks_the_weights(small_model: VAE) -> None:
+    first = decoder_export(small_model)["sha256"]
+    assert decoder_export(small_model)["sha256"] == first  # deterministic
+    with torch.no_grad():
+        small_model.decoder[0].bias[0] += 1.0
+    assert decoder_export(small_model)["sha256"] != first
+
+
+def test_refuses_a_decoder_the_browser_cannot_run(small_model: VAE) -> None:
+    small_model.decoder[1] = nn.GELU()
+    with pytest.raises(ValueError, match="no GELU activation"):
+        decoder_export(small_model)
+    small_model.decoder = nn.Sequential(nn.Linear(2, 784), nn.Sigmoid())
+    with pytest.raises(ValueError, match="Linear/activation"):
+        decoder_export(small_model)
+    small_model.decoder = nn.Sequential(nn.Linear(2, 8), nn.ELU(alpha=0.5), nn.Linear(8, 784))
+    with pytest.raises(ValueError, match="alpha"):
+        decoder_export(small_model)
+    small_model.decoder = nn.Sequential(nn.Linear(2, 8), nn.ELU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 784))
+    with pytest.raises(ValueError, match="mixes"):
+        decoder_export(small_model)
+    small_model.decoder = nn.Sequential(nn.Linear(12, 8), nn.ELU(), nn.Linear(8, 784))  # 12 inputs, C = 0
+    with pytest.raises(ValueError, match="input layout"):
+        decoder_export(small_model)
+    small_model.decoder = nn.Sequential(nn.Linear(2, 8), nn.ELU(), nn.Linear(8, 100))
+    with pytest.raises(ValueError, match="784 pixels"):
+        decoder_export(small_model)
+
+
+def test_refuses_non_finite_weights(small_model: VAE) -> None:
+    with torch.no_grad():
+        small_model.decoder[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        decoder_export(small_model)
+
+
+def test_load_export_rejects_foreign_or_truncated_data(small_model: VAE) -> None:
+    data = decoder_export(small_model)
+    with pytest.raises(ValueError):
+        load_export({**data, "version": 99})
+    broken = json.loads(json.dumps(data))
+    broken["layers"][0]["bias"] = base64.b64encode(b"\0" * 8).decode()
+    with pytest.raises(ValueError, match="byte length"):
+        load_export(broken)
