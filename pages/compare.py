@@ -1,5 +1,9 @@
 """Compare: two models side by side with the same controls and one z cursor for both."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import show_digit, show_png

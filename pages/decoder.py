@@ -6,6 +6,10 @@ alternative and move the pad's point. Everything lives in one st.fragment, so a 
 slider step reruns only that part.
 """
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import numpy as np
 import streamlit as st
 

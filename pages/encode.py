@@ -1,5 +1,9 @@
 """Encode: where does an image land? q(z|x), its reconstruction, samples, neighbours."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import numpy as np
 import streamlit as st
 

@@ -1,6 +1,10 @@
 """Generate: samples from the prior N(0, I), decoded; where they fall among the data; and the
 "holes": parts of the prior where the encoded data (the aggregate posterior) is thin."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import show_digits

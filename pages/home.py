@@ -1,5 +1,9 @@
 """Home: what a VAE is, the loaded model's card, samples, links to every page."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import show_digit

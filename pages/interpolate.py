@@ -1,5 +1,9 @@
 """Interpolation: encode two images to their means and walk between them in z."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import numpy as np
 import streamlit as st
 

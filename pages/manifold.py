@@ -1,6 +1,10 @@
 """Latent map & manifold: the decoded grid of E[x|z] over the plane, the test set's latent
 means on top, and click-to-decode."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import numpy as np
 import streamlit as st
 

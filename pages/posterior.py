@@ -2,6 +2,10 @@
 posterior p(z|x) next to the encoder's q(z|x), and every number in nats: log p(x) by quadrature,
 IWAE, the ELBO and its two terms, and the gap between them."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import image_input, input_label, show_digit

@@ -1,5 +1,9 @@
 """Train: your own 2-D VAE, in the background, with live curves and manifold."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import show_digit

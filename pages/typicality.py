@@ -2,6 +2,10 @@
 placed among the validation set's, a verdict, where the reconstruction fails, and the most and
 least typical test images."""
 
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything else: see ui/shell.py
+
 import streamlit as st
 
 from ui.images import image_input, input_label, show_digit, show_digits

@@ -109,6 +109,7 @@ def save_checkpoint(
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
         os.replace(tmp, target)
     except OSError as exc:
         raise CheckpointError(f"could not write checkpoint {target}: {exc}") from exc

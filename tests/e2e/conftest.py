@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -25,16 +26,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
-    """Start the app; yield its base URL; stop it. Fails with the server's log if it won't start."""
+@contextlib.contextmanager
+def running_server(cwd: Path = ROOT):
+    """Start `streamlit run app.py` in `cwd` on a free port; yield (url, process); stop it.
+
+    Fails the test with the server's log if it does not become healthy.
+    """
     port = _free_port()
     log = open(ROOT / "tests" / f".streamlit-e2e-{port}.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -48,17 +52,26 @@ def server():
             break
     else:
         proc.kill()
-    if proc.poll() is not None:
-        log.seek(0)
-        pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    os.unlink(log.name)
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        os.unlink(log.name)
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The app's base URL, served for the whole test session."""
+    with running_server() as (url, _proc):
+        yield url
 
 
 @pytest.fixture(scope="session")
