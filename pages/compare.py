@@ -9,7 +9,7 @@ import streamlit as st
 from ui.images import show_digit, show_png
 from ui.models import handle_for, label_picker, manifold, scatter_background, usable_names
 from vae.latent import decode_one
-from vae.render import mark_point, png_bytes
+from vae.render import mark_point
 
 st.title("Compare two models")
 st.caption("Same grid, same z: how do β, conditioning or size change the latent space?")

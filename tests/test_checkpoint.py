@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from vae import VAE, VAEConfig
+from vae import VAE
 from vae.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, update_metrics
 
 

@@ -27,13 +27,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(cwd: Path = ROOT):
-    """Start `streamlit run app.py` in `cwd` on a free port; yield (url, process); stop it.
-
-    Fails the test with the server's log if it does not become healthy.
+def running_server(cwd: Path = ROOT, log_path: Path | None = None):
+    """Start `streamlit run app.py` in `cwd` on a free port; yield (url, process, log path);
+    stop it. Fails the test with the server's log if it does not become healthy. A log_path
+    given by the caller is kept; the default one is removed afterwards.
     """
     port = _free_port()
-    log = open(ROOT / "tests" / f".streamlit-e2e-{port}.log", "w+")
+    keep_log = log_path is not None
+    log_path = log_path or ROOT / "tests" / f".streamlit-e2e-{port}.log"
+    log = open(log_path, "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -56,7 +58,7 @@ def running_server(cwd: Path = ROOT):
         if proc.poll() is not None:
             log.seek(0)
             pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-        yield url, proc
+        yield url, proc, log_path
     finally:
         proc.terminate()
         try:
@@ -64,13 +66,14 @@ def running_server(cwd: Path = ROOT):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        os.unlink(log.name)
+        if not keep_log:
+            os.unlink(log_path)
 
 
 @pytest.fixture(scope="session")
 def server():
     """The app's base URL, served for the whole test session."""
-    with running_server() as (url, _proc):
+    with running_server() as (url, _proc, _log):
         yield url
 
 

@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_first_request_to_a_deep_link_gets_the_app_shell(browser) -> None:
-    with running_server() as (url, _proc):
+    with running_server() as (url, _proc, _log):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -31,7 +30,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -94,35 +93,8 @@ def soak_server(tmp_path_factory):
     (app / "checkpoints").mkdir()
     shutil.copy2(ROOT / "checkpoints" / "mnist-2d.safetensors", app / "checkpoints")
     (app / "data").symlink_to(ROOT / "data")
-    port = _free_port()
-    log_path = app / "server.log"
-    log = open(log_path, "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=app, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        proc.wait(10)
-        log.seek(0)
-        pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-    yield SimpleNamespace(url=url, pid=proc.pid, log=log_path)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_server(cwd=app, log_path=app / "server.log") as (url, proc, log_path):
+        yield SimpleNamespace(url=url, pid=proc.pid, log=log_path)
 
 
 @dataclass
