@@ -9,10 +9,9 @@ import numpy as np
 import streamlit as st
 
 from ui.images import show_digit, show_digits
-from ui.models import label_picker, manifold, require_model, test_latents
-from vae.figures import from_plot, latent_map
+from ui.models import label_picker, manifold_png, map_figure, require_model
+from vae.figures import from_plot
 from vae.latent import decode_one, style_row
-from vae.render import png_bytes, upscale
 
 handle = require_model()
 st.title("Latent map & manifold")
@@ -33,44 +32,41 @@ with st.sidebar:
     n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
                                 disabled=not overlay)
 
-grid = manifold(handle, n, spacing, radius, label)
-points = labels = None
-if overlay:
-    mu, _, all_labels = test_latents(handle)
-    points, labels = mu[:n_points], all_labels[:n_points]
+fig = map_figure(handle, n, spacing, radius, label, n_points if overlay else 0)
 
-selected = st.session_state.get("mf_selected_z")
-fig = latent_map(spacing, radius, manifold=grid, points=points, labels=labels,
-                 click_lattice=64, marker=selected, height=680)
 
-left, right = st.columns([3, 1])
-with left:
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="mf_map",
-                            config={"displaylogo": False, "scrollZoom": True})
+@st.fragment
+def map_and_decoded_point() -> None:
+    """A click reruns only this part; the figure stays the same object, so the browser keeps
+    the rendered map and only the decoded image changes."""
+    left, right = st.columns([3, 1])
+    with left:
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="mf_map",
+                                config={"displaylogo": False, "scrollZoom": True})
     picked = event.selection.points if event and event.selection else []
     if picked:
-        point = picked[0]
-        z = from_plot(np.array([point["x"], point["y"]]), spacing)
-        new = (round(float(z[0]), 3), round(float(z[1]), 3))
-        if new != selected:
-            st.session_state.mf_selected_z = new
-            st.rerun()
-with right:
-    st.subheader("Decoded z")
-    if selected is None:
-        st.info("Click the map to decode a point.")
-    else:
-        show_digit(decode_one(handle.view(label), selected), size=224)
-        st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
-        st.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
-                     query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
-    st.download_button("Download manifold (PNG)",
-                       data=png_bytes(upscale(grid.image, 2)),
-                       file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
-                       mime="image/png", key="mf_download")
-    st.caption(f"{n}×{n} cells, {spacing} spacing" + (f", z ∈ [−{radius:g}, {radius:g}]" if spacing == "linear" else ""))
+        z = from_plot(np.array([picked[0]["x"], picked[0]["y"]]), spacing)
+        st.session_state.mf_selected_z = (round(float(z[0]), 3), round(float(z[1]), 3))
+    selected = st.session_state.get("mf_selected_z")
+    with right:
+        st.subheader("Decoded z")
+        if selected is None:
+            st.info("Click the map to decode a point.")
+        else:
+            show_digit(decode_one(handle.view(label), selected), size=224)
+            st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
+            st.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
+                         query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
+        st.download_button("Download manifold (PNG)",
+                           data=manifold_png(handle, n, spacing, radius, label),
+                           file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
+                           mime="image/png", key="mf_download")
+        st.caption(f"{n}×{n} cells, {spacing} spacing"
+                   + (f", z ∈ [−{radius:g}, {radius:g}]" if spacing == "linear" else ""))
+    if handle.conditional and selected is not None:
+        st.subheader("The same z, all ten digits")
+        st.caption("A conditional VAE's latent holds style, not class: one z decoded with every label.")
+        show_digits(style_row(handle.model, selected), [str(d) for d in range(10)], per_row=10, size=84)
 
-if handle.conditional and selected is not None:
-    st.subheader("The same z, all ten digits")
-    st.caption("A conditional VAE's latent holds style, not class: one z decoded with every label.")
-    show_digits(style_row(handle.model, selected), [str(d) for d in range(10)], per_row=10, size=84)
+
+map_and_decoded_point()

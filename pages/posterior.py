@@ -21,7 +21,7 @@ st.caption("With two latent dimensions nothing has to be approximated: log p(x, 
            "normalised, and log p(x) is its sum. Compare it with what the encoder's q(z|x) and "
            "the ELBO give.")
 
-inp = image_input("post", default_index=0)
+inp = image_input("post", default_index=0, query_param="i")
 if inp is None:
     st.stop()
 label = input_label(handle, inp, key="post_label")
@@ -81,12 +81,8 @@ rows = [
     ("  the gap on the grid", post.kl_q_to_posterior,
      "the same KL with the ELBO by quadrature over q (no sampling noise)"),
 ]
-st.dataframe(
-    {"quantity": [r[0] for r in rows], "nats": [round(float(r[1]), 2) for r in rows],
-     "what it is": [r[2] for r in rows]},
-    hide_index=True, width="stretch", key="post_numbers",
-    column_config={"nats": st.column_config.NumberColumn(format="%.2f")},
-)
+st.table({"quantity": [r[0] for r in rows], "nats": [f"{r[1]:.2f}" for r in rows],
+          "what it is": [r[2] for r in rows]}, border="horizontal", hide_index=True)
 st.caption(f"Grid: {len(post.cell_side):,} cells: the 100×100 level-0 grid over [−5, 5]² (cells "
            f"0.1 wide), {post.refined_cells:,} of them refined down to "
            f"{post.cell_side.min():.4f} where the posterior needs it; "

@@ -39,15 +39,15 @@ st.caption("A likelihood model can say how unusual an input is. Here the image's
            "is typical, outside the 1–99 % band anomalous. Both tails count: an image far *more* "
            "likely than the data (a blank page) is as untypical as one far less likely.")
 
-controls = st.columns([3, 2, 1])
+choice = st.segmented_control("Input", ["Your image", *DEMOS], default="Your image", required=True,
+                              key="typ_input", help="Your image: a test image, an upload or a drawing. "
+                                                    "The others are demo inputs, one click each.")
+controls = st.columns([2, 1, 2])
 with controls[0]:
-    choice = st.segmented_control("Input", ["Your image", *DEMOS], default="Your image", required=True,
-                                  key="typ_input", help="Demo inputs: one click each.")
-with controls[1]:
     score_name = st.radio("Score", ["log p(x)", "ELBO"], key="typ_score", horizontal=True,
                           help="log p(x) by quadrature over the latent grid, or the ELBO (by "
                                "quadrature over q(z|x)), a lower bound on it.")
-with controls[2]:
+with controls[1]:
     binarize = st.toggle("Binarise x", True, key="typ_binarize",
                          help="Score black-and-white pixels (seed 0), as the model was trained and "
                               "the reference images are scored.")
@@ -100,6 +100,7 @@ ranked_values = ranked_scores(handle, score_name, binarize)
 order = rank_by_typicality(ranked_values, ref)
 pct = percentiles(ranked_values, ref)
 for title, idx in (("Most typical", order[:20]), ("Least typical", order[::-1][:20])):
-    st.markdown(f"**{title}** ({score_name}, percentile among the validation images)")
+    st.markdown(f"**{title}** (test image number, {score_name} in nats, percentile among the "
+                "validation images)")
     show_digits(images[idx].astype("float32") / 255.0,
-                [f"#{i} · {ranked_values[i]:.0f} · {pct[i]:.0f} %" for i in idx], per_row=10, size=56)
+                [f"#{i}  \n{ranked_values[i]:.0f} · {pct[i]:.0f} %" for i in idx], per_row=10, size=56)

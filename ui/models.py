@@ -343,3 +343,38 @@ def _aggregate_density(key: str, _handle: ModelHandle, radius: float, n: int) ->
 def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
     """(axis [n], q(z) [n, n] rows z2): the test set's aggregate posterior on a grid."""
     return _aggregate_density(handle.key, handle, radius, n)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _map_figure(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
+                label: int | None, n_points: int):  # noqa: ANN202 - go.Figure
+    from vae.figures import latent_map
+
+    grid = manifold(_handle, n, spacing, radius, label)
+    points = labels = None
+    if n_points:
+        mu, _, all_labels = test_latents(_handle)
+        points, labels = mu[:n_points], all_labels[:n_points]
+    return latent_map(spacing, radius, manifold=grid, points=points, labels=labels,
+                      click_lattice=64, height=680)
+
+
+def map_figure(handle: ModelHandle, n: int, spacing: Spacing, radius: float, label: int | None,
+               n_points: int):  # noqa: ANN201 - go.Figure
+    """The manifold page's clickable latent map (cached: the same settings give the same figure,
+    so a click does not make the browser redraw the map)."""
+    return _map_figure(handle.key, handle, n, spacing, radius, label, n_points)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _manifold_png(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
+                  label: int | None) -> bytes:
+    from vae.render import png_bytes, upscale
+
+    return png_bytes(upscale(manifold(_handle, n, spacing, radius, label).image, 2))
+
+
+def manifold_png(handle: ModelHandle, n: int, spacing: Spacing, radius: float,
+                 label: int | None) -> bytes:
+    """The manifold as a PNG download (2x, crisp)."""
+    return _manifold_png(handle.key, handle, n, spacing, radius, label)

@@ -94,6 +94,10 @@ def latent_map(
             x=ux.ravel(), y=uy.ravel(), mode="markers", name="lattice", showlegend=False,
             marker=dict(size=8, opacity=0), customdata=np.stack([zx, zy], axis=1),
             hovertemplate="z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})<extra></extra>",
+            # The clicked lattice point lights up in the browser: the figure itself does not
+            # change, so a click costs no re-send and no re-render of the whole map.
+            selected=dict(marker=dict(opacity=1, color="#ff2d95", size=16)),
+            unselected=dict(marker=dict(opacity=0)),
         ))
     if points is not None and labels is not None and len(points):
         plot_xy = to_plot(points, spacing)
@@ -104,6 +108,7 @@ def latent_map(
             fig.add_trace(go.Scattergl(
                 x=plot_xy[sel, 0], y=plot_xy[sel, 1], mode="markers", name=str(digit),
                 marker=dict(size=4, color=DIGIT_COLORS[digit], opacity=0.75),
+                unselected=dict(marker=dict(opacity=0.75)),  # a click must not dim the data
                 customdata=points[sel],
                 hovertemplate=f"digit {digit}<br>z = (%{{customdata[0]:.2f}}, %{{customdata[1]:.2f}})<extra></extra>",
             ))
@@ -174,13 +179,18 @@ from .latent import ellipse  # noqa: E402  (this section is appended; imports ke
 from .likelihood import Bands, PosteriorGrid  # noqa: E402
 
 _Q_COLOR = "#00e5ff"  # q(z|x): ellipses and its mean
+# Inferno with its first colour #000004 made #000000: Streamlit's plotly theme treats colours
+# #000001..#0000xx as placeholders for theme colours and would paint zero density pink.
+_INFERNO = ["#000000", "#1b0c41", "#4a0c6b", "#781c6d", "#a52c60", "#cf4446", "#ed6925", "#fb9b06",
+            "#f7d13d", "#fcffa4"]
 _MAP_COLOR = "#ff2d95"  # z_MAP of p(z|x), the user's score
 
 
 def _point(fig: go.Figure, z: np.ndarray, name: str, symbol: str, color: str, size: int = 12) -> None:
+    line = dict(width=2, color=color) if symbol.endswith("-open") else dict(width=1.5, color="black")
     fig.add_trace(go.Scatter(
         x=[float(z[0])], y=[float(z[1])], mode="markers", name=name,
-        marker=dict(symbol=symbol, size=size, color=color, line=dict(width=1.5, color="black")),
+        marker=dict(symbol=symbol, size=size, color=color, line=line),
         hovertemplate=f"{name}<br>z = ({float(z[0]):.3f}, {float(z[1]):.3f})<extra></extra>",
     ))
 
@@ -202,12 +212,16 @@ def log_joint_figure(post: PosteriorGrid, span: float = 150.0, height: int = 470
     nats below the maximum)."""
     top = float(max(post.view_log_joint.max(), post.coarse_log_joint.max()))
     hover = "z = (%{x:.3f}, %{y:.3f})<br>log p(x,z) = %{z:.1f} nats<extra>%{meta}</extra>"
+    # Colour scales are set on each trace (Streamlit's plotly theme would fill a shared
+    # coloraxis's scale in from its template).
+    scale = dict(colorscale="Viridis", zmin=top - span, zmax=top)
     fig = go.Figure()
     fig.add_trace(go.Heatmap(x=post.coarse_axis, y=post.coarse_axis,
-                             z=post.coarse_log_joint.astype(np.float32), coloraxis="coloraxis",
+                             z=post.coarse_log_joint.astype(np.float32), **scale,
+                             colorbar=dict(title="nats", thickness=12),
                              meta="level-0 grid", hovertemplate=hover, name="level-0 grid"))
     fig.add_trace(go.Heatmap(x=post.view_z1, y=post.view_z2, z=post.view_log_joint.astype(np.float32),
-                             coloraxis="coloraxis", meta="refined", hovertemplate=hover, name="refined view"))
+                             **scale, showscale=False, meta="refined", hovertemplate=hover, name="refined view"))
     x0, x1, y0, y1 = post.view_extent
     fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(color="white", width=1, dash="dot"))
     _point(fig, post.mu, "μ of q(z|x)", "x", _Q_COLOR)
@@ -215,10 +229,8 @@ def log_joint_figure(post: PosteriorGrid, span: float = 150.0, height: int = 470
     r = float(post.coarse_axis[-1] + (post.coarse_axis[1] - post.coarse_axis[0]) / 2)
     fig.update_layout(
         height=height, margin=dict(l=40, r=10, t=40, b=10), title="log p(x, z) over the latent plane",
-        coloraxis=dict(colorscale="Viridis", cmin=top - span, cmax=top,
-                       colorbar=dict(title="nats", thickness=12)),
-        xaxis=dict(range=[-r, r], title="z₁", zeroline=False),
-        yaxis=dict(range=[-r, r], title="z₂", zeroline=False, scaleanchor="x", scaleratio=1),
+        xaxis=dict(range=[-r, r], title="z₁", zeroline=False, constrain="domain"),
+        yaxis=dict(range=[-r, r], title="z₂", zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain"),
         legend=_legend_below(), plot_bgcolor="black",
     )
     return fig
@@ -231,13 +243,14 @@ def posterior_figure(post: PosteriorGrid, height: int = 470) -> go.Figure:
     hover = "z = (%{x:.3f}, %{y:.3f})<br>p(z|x) = %{z:.3g}<extra></extra>"
     fig = go.Figure()
     fig.add_trace(go.Heatmap(x=post.view_z1, y=post.view_z2, z=post.view_posterior.astype(np.float32),
-                             coloraxis="coloraxis", hovertemplate=hover, name="p(z|x)"))
+                             colorscale=_INFERNO, zmin=0.0, colorbar=dict(title="density", thickness=12),
+                             hovertemplate=hover, name="p(z|x)"))
     _q_ellipses(fig, post.mu, post.logvar)
-    _point(fig, post.mu, "μ of q(z|x)", "x", _Q_COLOR)
-    _point(fig, post.z_map, "z_MAP of p(z|x)", "star", _MAP_COLOR, size=14)
+    # Open markers: a posterior narrower than a marker must stay visible under it.
+    _point(fig, post.mu, "μ of q(z|x)", "x-open", _Q_COLOR)
+    _point(fig, post.z_map, "z_MAP of p(z|x)", "star-open", _MAP_COLOR, size=16)
     fig.update_layout(
         height=height, margin=dict(l=40, r=10, t=40, b=10), title="True posterior p(z|x) and q(z|x)",
-        coloraxis=dict(colorscale="Inferno", cmin=0.0, colorbar=dict(title="density", thickness=12)),
         xaxis=dict(range=[x0, x1], title="z₁", zeroline=False, constrain="domain"),
         yaxis=dict(range=[y0, y1], title="z₂", zeroline=False, scaleanchor="x", scaleratio=1,
                    constrain="domain"),
@@ -319,4 +332,6 @@ def prior_samples_map(samples: np.ndarray, density_axis: np.ndarray, density: np
                 hovertemplate="sample %{text}<br>z = (%{x:.2f}, %{y:.2f})<extra></extra>",
             ))
     fig.update_layout(legend=dict(title=None), margin=dict(l=40, r=10, t=10, b=40))
+    fig.update_xaxes(constrain="domain")
+    fig.update_yaxes(constrain="domain")
     return fig

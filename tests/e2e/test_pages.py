@@ -18,6 +18,9 @@ PAGES = {
     "decoder": ("decoder", "Decoder"),
     "interpolate": ("interpolate", "Interpolation"),
     "encode": ("encode", "Encode an image"),
+    "posterior": ("posterior", "Posterior & likelihood"),
+    "typicality": ("typicality", "Typicality"),
+    "generate": ("generate", "Generate"),
 }
 
 
@@ -43,7 +46,8 @@ def test_sidebar_lists_exactly_our_pages(server, page) -> None:
     links = page.locator('[data-testid="stSidebarNav"] a')
     # Each link's text is "<icon name>\n<title>": keep the title.
     names = [t.strip().split("\n")[-1] for t in links.all_inner_texts()]
-    assert names == ["Home", "Latent map & manifold", "Decoder", "Interpolation", "Encode an image"]
+    assert names == ["Home", "Latent map & manifold", "Decoder", "Interpolation", "Encode an image",
+                     "Posterior & likelihood", "Typicality", "Generate", "Compare models", "Train"]
 
 
 def _decoded_src(page) -> str:

@@ -1,0 +1,111 @@
+"""The probability pages under AppTest (Posterior & likelihood, Typicality, Generate): they render
+without exception, show their numbers, and their widgets change them. Plotly interaction and the
+drawing canvas need a real browser: see tests/e2e/test_probabilities.py."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app import _digit_png, _image_urls, _open, _plotly_specs, app  # noqa: F401 - `app` is a fixture
+
+
+def _text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def _trace_names(spec: str) -> set[str]:
+    return {trace.get("name") for trace in json.loads(spec)["data"]}
+
+
+def _numbers(at: AppTest) -> dict[str, float]:
+    """The posterior page's table: {quantity: nats}."""
+    df = at.table[0].value
+    return {str(q).strip(): float(v) for q, v in zip(df["quantity"], df["nats"])}
+
+
+def test_posterior_page_shows_the_numbers_in_nats(app: AppTest) -> None:  # noqa: F811
+    at = _open(app, "pages/posterior.py")
+    assert at.title[0].value == "Posterior & likelihood"
+    assert "test image 0 (label 7)" in _text(at)
+    numbers = _numbers(at)
+    assert list(numbers)[:3] == ["log p(x), quadrature", "log p(x), IWAE k=1000", "ELBO (100 samples)"]
+    log_px, elbo = numbers["log p(x), quadrature"], numbers["ELBO (100 samples)"]
+    assert -400 < log_px < 0 and elbo <= log_px
+    assert numbers["gap = log p(x) − ELBO"] == pytest.approx(log_px - elbo, abs=0.02)
+    assert numbers["E_q[log p(x|z)]"] - numbers["KL(q(z|x) ‖ p(z))"] == pytest.approx(elbo, abs=0.02)
+    assert numbers["the gap on the grid"] >= 0
+    assert len(_plotly_specs(at)) == 2  # log p(x, z) and the posterior with q's ellipses
+    assert {"q(z|x) 1σ", "q(z|x) 2σ", "z_MAP of p(z|x)"} <= _trace_names(_plotly_specs(at)[1])
+    assert len(at.get("image")) >= 4  # x, x scored, E[x|μ], E[x|z_MAP]
+
+    at.select_slider(key="post_k").set_value(100).run()
+    assert "log p(x), IWAE k=100" in _numbers(at)
+    at.number_input(key="post_index").set_value(3).run()
+    assert "test image 3" in _text(at)
+    assert _numbers(at)["log p(x), quadrature"] != log_px
+    before = _numbers(at)["log p(x), quadrature"]
+    at.toggle(key="post_binarize").set_value(False).run()  # grey levels scored as they are
+    assert not at.exception
+    assert _numbers(at)["log p(x), quadrature"] != before
+
+
+def test_posterior_page_takes_an_upload(app: AppTest) -> None:  # noqa: F811
+    at = _open(app, "pages/posterior.py")
+    at.radio(key="post_source").set_value("Upload").run()
+    at.file_uploader(key="post_upload").upload("zero.png", _digit_png(), "image/png")
+    at.run()
+    assert not at.exception and not at.error
+    assert "upload zero.png" in _text(at)
+    assert _numbers(at)["log p(x), quadrature"] < 0
+
+
+@pytest.mark.slow
+def test_typicality_page_verdicts_demos_and_rankings(app: AppTest) -> None:  # noqa: F811
+    # Scores 1,000 validation and 1,000 test images once (tens of seconds on 2 cores).
+    at = _open(app, "pages/typicality.py")
+    assert at.title[0].value == "Typicality"
+    text = _text(at)
+    assert re.search(r"### :(green|orange|red)\[(typical|unusual|anomalous)\]", text)
+    assert re.search(r"log p\(x\) = \*\*-\d+\.\d nats\*\* · percentile \*\*\d+\.\d %\*\*", text)
+    assert "**Most typical**" in text and "**Least typical**" in text
+    assert len(_plotly_specs(at)) == 2  # the error map and the histogram
+    assert len(at.get("image")) >= 3 + 40  # x, x scored, E[x|μ]; 20 + 20 ranked test images
+
+    at.button_group(key="typ_input").set_value("Noise").run()
+    assert "### :red[anomalous]" in _text(at) and "demo: noise" in _text(at)
+    at.button_group(key="typ_input").set_value("Blank").run()
+    assert "### :red[anomalous]" in _text(at)  # far *more* likely than any digit: percentile 100
+    assert "percentile **100.0 %**" in _text(at)
+    at.button_group(key="typ_input").set_value("Letter A").run()
+    assert not at.exception and "demo: letter a" in _text(at)
+
+    at.radio(key="typ_score").set_value("ELBO").run()
+    assert not at.exception
+    assert "ELBO = **" in _text(at)
+    at.button_group(key="typ_input").set_value("Your image").run()
+    assert "test image 0 (label 7)" in _text(at)
+
+
+def test_generate_page_samples_temperature_and_holes(app: AppTest) -> None:  # noqa: F811
+    at = _open(app, "pages/generate.py")
+    assert at.title[0].value == "Generate"
+    assert "32 samples, T = 1.0" in [h.value for h in at.subheader]
+    first = _image_urls(at)
+    assert len(first) == 32
+    assert re.search(r"\*\*\d+ of 32\*\* samples fall in holes", _text(at))
+    assert {"q(z)", "N(0, T²I) 1σ", "N(0, T²I) 2σ"} <= _trace_names(_plotly_specs(at)[0])
+
+    at.number_input(key="gen_seed").set_value(7).run()
+    assert _image_urls(at) != first  # another seed, other samples
+    at.select_slider(key="gen_count").set_value(16).run()
+    assert len(_image_urls(at)) == 16
+    at.slider(key="gen_temperature").set_value(2.0).run()
+    holes_hot = int(re.search(r"\*\*(\d+) of 16\*\*", _text(at)).group(1))
+    at.slider(key="gen_temperature").set_value(0.3).run()
+    holes_cold = int(re.search(r"\*\*(\d+) of 16\*\*", _text(at)).group(1))
+    assert holes_hot > holes_cold  # far from the centre the data is thin
+    at.toggle(key="gen_data").set_value(True).run()
+    assert {str(d) for d in range(10)} <= _trace_names(_plotly_specs(at)[0])  # the data, by digit
