@@ -18,9 +18,10 @@ st.caption("Training runs in the background on the server (one job at a time for
 
 manager = job_manager()
 
-with st.form("train_form"):
+with st.container(border=True):
     c1, c2, c3 = st.columns(3)
-    name = c1.text_input("Name", "my-vae", max_chars=40, help="Letters, digits, '-' and '_'.")
+    name = c1.text_input("Name", "my-vae", max_chars=40, key="tr_name",
+                         help="Letters, digits, '-' and '_'.")
     kind = c1.radio("Model kind", ["VAE", "Conditional VAE (CVAE)"], key="tr_kind",
                     help="A CVAE also sees the digit label, so its 2-D latent holds style only.")
     beta = c2.slider("β (KL weight)", 0.0, 10.0, 1.0, 0.5, key="tr_beta",
@@ -29,14 +30,26 @@ with st.form("train_form"):
     hidden = c3.select_slider("Hidden units per layer", [64, 128, 256, 512], 256, key="tr_hidden")
     seed = c3.number_input("Seed", 0, 10_000, 0, key="tr_seed")
     st.caption("Latent dimension is fixed at 2. About 5 s per epoch for 256 hidden units on 2 cores.")
-    submitted = st.form_submit_button("Start training", type="primary", disabled=manager.busy())
+    st.button("Start training", type="primary", disabled=manager.busy(), key="tr_start",
+              on_click=lambda: _start())
 
-if submitted:
+
+def _start() -> None:
+    """Button callback: runs before the next script run (so no rerun can lose the click) and
+    reads the widgets' current values from session state."""
+    state = st.session_state
+    state.tr_error = None
     try:
-        manager.start(JobRequest(name=name.strip(), epochs=epochs, hidden=hidden, beta=beta,
-                                 conditional=kind.startswith("Conditional"), seed=int(seed)))
+        manager.start(JobRequest(name=state.tr_name.strip(), epochs=state.tr_epochs,
+                                 hidden=state.tr_hidden, beta=state.tr_beta,
+                                 conditional=state.tr_kind.startswith("Conditional"),
+                                 seed=int(state.tr_seed)))
     except JobError as exc:
-        st.error(str(exc))
+        st.session_state.tr_error = str(exc)
+
+
+if st.session_state.get("tr_error"):
+    st.error(st.session_state.tr_error)
 
 
 @st.fragment(run_every=1.0)

@@ -144,7 +144,7 @@ def test_compare_page_needs_two_models_or_shows_both(app: AppTest) -> None:
 
 def test_train_page_refuses_a_bad_name(app: AppTest) -> None:
     at = _open(app, "pages/train.py")
-    at.text_input[0].set_value("../../etc/evil")
-    at.button[0].click().run()  # the form's submit button
+    at.text_input(key="tr_name").set_value("../../etc/evil")
+    at.button(key="tr_start").click().run()
     assert at.error and "name" in at.error[0].value
     assert not at.exception

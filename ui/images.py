@@ -108,17 +108,12 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:60] or "file"
 
 
-def _escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown's special characters (a file name is not ours to format)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in text)
-
-
 def _prepare(data: bytes, source: str) -> InputImage | None:
     try:
         x = prepare_image(data)[0].numpy()
     except ImageError as exc:
-        # The source may hold the user's file name: escape Markdown so it shows as typed.
-        st.error(f"Could not use {_escape_markdown(source)}: {_escape_markdown(str(exc))}")
+        # `source` holds a file name already reduced to safe characters (safe_file_name).
+        st.error(f"Could not use {source}: {exc}")
         return None
     return InputImage(x=x, source=source, original=data)
 

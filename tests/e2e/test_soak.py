@@ -19,6 +19,7 @@ otherwise make it load new models in the middle of the measurement.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import shutil
 import statistics
 import sys
@@ -290,7 +291,10 @@ def test_soak_ten_sessions_then_a_thousand_reruns(soak_server) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (bash .ci/run does)")
     started = time.monotonic()
-    sessions, sent = asyncio.run(_browser_phase(soak_server.url))
+    # In a thread of its own: the session-wide sync Playwright of the other e2e tests keeps an
+    # event loop running in this thread, and asyncio.run refuses to nest in it.
+    with ThreadPoolExecutor(1) as pool:
+        sessions, sent = pool.submit(asyncio.run, _browser_phase(soak_server.url)).result()
     concurrent = [ms for s in sessions for ms in s.latencies_ms]
     print(f"\n{SESSIONS} browser sessions x {CONCURRENT_SECONDS:.0f} s: {sum(s.steps for s in sessions)} reruns "
           f"(per session {min(s.steps for s in sessions)}-{max(s.steps for s in sessions)}), "
