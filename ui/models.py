@@ -312,7 +312,7 @@ def _scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Scor
 
 
 @st.cache_data(show_spinner=f"Scoring {REFERENCE_IMAGES:,} validation images by quadrature "
-                            "(once per model)…", max_entries=16, persist="disk")
+                            "(once per model)…", max_entries=16)
 def _reference_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
     return _scores(_handle, "val", REFERENCE_IMAGES, binarize, score)
 
@@ -323,7 +323,7 @@ def reference_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: b
 
 
 @st.cache_data(show_spinner=f"Scoring {RANKED_IMAGES:,} test images by quadrature (once per model)…",
-               max_entries=16, persist="disk")
+               max_entries=16)
 def _ranked_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
     return _scores(_handle, "test", RANKED_IMAGES, binarize, score)
 
