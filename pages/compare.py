@@ -7,7 +7,7 @@ ensure_app_shell()  # before anything else: see ui/shell.py
 import streamlit as st
 
 from ui.images import show_digit, show_png
-from ui.models import handle_for, label_picker, manifold, scatter_background, usable_names
+from ui.models import DEFAULT_MODEL, handle_for, label_picker, manifold, scatter_background, usable_names
 from vae.latent import decode_one
 from vae.render import mark_point
 
@@ -20,8 +20,10 @@ if len(names) < 2:
     st.stop()
 
 c1, c2 = st.columns(2)
-name_a = c1.selectbox("Left model", names, index=0, key="cmp_a")
-name_b = c2.selectbox("Right model", names, index=min(1, len(names) - 1), key="cmp_b")
+# Default: the shipped model on the left, the next one (e.g. the beta-VAE) on the right.
+first = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
+name_a = c1.selectbox("Left model", names, index=first, key="cmp_a")
+name_b = c2.selectbox("Right model", names, index=(first + 1) % len(names), key="cmp_b")
 handles = [handle_for(name_a), handle_for(name_b)]
 if any(h is None for h in handles):
     st.error("One of the models could not be loaded.")

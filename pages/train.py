@@ -52,7 +52,6 @@ if st.session_state.get("tr_error"):
     st.error(st.session_state.tr_error)
 
 
-@st.fragment(run_every=1.0)
 def progress_panel() -> None:
     status = manager.status
     if status is None:
@@ -77,4 +76,5 @@ def progress_panel() -> None:
             show_digit(status.manifold, f"Manifold after epoch {status.epoch}", size=336)
 
 
-progress_panel()
+# Poll once a second while a job runs; otherwise draw once (no idle reruns).
+st.fragment(progress_panel, run_every=1.0 if manager.busy() else None)()

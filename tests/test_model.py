@@ -96,3 +96,21 @@ def test_conditional_vae_shapes_labels_and_view() -> None:
     assert plain.conditioned(None) is plain
     with pytest.raises(ValueError, match="unconditional"):
         plain.decode(z, 1)
+
+
+def test_shipped_cvae_decodes_the_asked_digit() -> None:
+    """One z, two labels -> two different digits, judged without a classifier: each decoded
+    image is nearest (Euclidean) to the mean test image of the label it was given."""
+    import numpy as np
+
+    from vae import load_checkpoint
+    from vae.data import load_mnist
+
+    cvae = load_checkpoint("checkpoints/mnist-2d-cvae").model
+    images, labels = load_mnist("test")
+    class_means = np.stack([images[labels == d].mean(0) / 255.0 for d in range(10)])  # [10, 28, 28]
+    for z in ([0.0, 0.0], [1.0, -0.5], [-1.2, 0.8]):
+        for digit in range(10):
+            image = cvae.decode(torch.tensor([z]), digit)[0, 0].numpy()
+            nearest = int(np.argmin(((class_means - image) ** 2).sum(axis=(1, 2))))
+            assert nearest == digit, (z, digit, nearest)

@@ -1,0 +1,68 @@
+"""Model zoo pages in real Chromium: compare two shipped models, train a tiny model in the
+background and find it in the model picker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from vae.checkpoint import CHECKPOINT_DIR
+
+from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> None:
+    open_page(page, f"{server}/compare")
+    page.get_by_role("heading", name="Compare two models").wait_for()
+    page.get_by_role("heading", name="mnist-2d", exact=True).wait_for()
+    images = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
+    before = [images.nth(i).get_attribute("src") for i in range(images.count())]
+    assert len(before) >= 6
+    slider = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').nth(1)
+    slider.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    after = [images.nth(i).get_attribute("src") for i in range(images.count())]
+    changed = sum(a != b for a, b in zip(before, after))
+    assert changed >= 2  # both decoders (and both cursors) followed the one z
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    assert_no_exception(page)
+    screenshot(page, "compare")
+
+
+def test_train_a_tiny_model_in_the_browser(server, page) -> None:
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    target = CHECKPOINT_DIR / "user" / f"{name}.safetensors"
+    try:
+        open_page(page, f"{server}/train")
+        field = page.locator('input[aria-label="Name"]')
+        field.fill(name)
+        field.press("Enter")
+        wait_idle(page)
+        epochs = page.locator('[data-testid="stSlider"] input[type="range"]').nth(1)  # β, epochs
+        epochs.focus()
+        for _ in range(4):
+            page.keyboard.press("ArrowLeft")  # 5 -> 1 epoch
+        wait_idle(page)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(f"Job {name}").first.wait_for(timeout=30_000)
+        deadline = time.time() + 240
+        while time.time() < deadline and not target.exists():
+            page.wait_for_timeout(1000)
+        assert target.exists(), "the job did not write its checkpoint"
+        page.get_by_text(f"Pick user/{name}").wait_for(timeout=30_000)
+        assert_no_exception(page)
+        screenshot(page, "train")
+        # The new model is offered by the picker on the next run.
+        open_page(page, server)
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name=f"user/{name}").wait_for(timeout=10_000)
+    finally:
+        target.unlink(missing_ok=True)
