@@ -7,6 +7,7 @@ ensure_app_shell()  # before anything else: see ui/shell.py
 import streamlit as st
 
 from ui.images import show_digit, show_png
+from ui.latent_pad import latent_pad
 from ui.models import DEFAULT_MODEL, handle_for, label_picker, manifold, scatter_background, usable_names
 from vae.latent import decode_one
 from vae.render import mark_point
@@ -35,6 +36,18 @@ with st.sidebar:
     spacing = "gaussian" if st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="cmp_sp") != "Linear" else "linear"
     z1 = st.slider("z₁", -4.0, 4.0, 0.0, 0.05, key="cmp_z1")
     z2 = st.slider("z₂", -4.0, 4.0, 0.0, 0.05, key="cmp_z2")
+
+
+
+def _from_pad(z: tuple[float, float]) -> None:
+    # A pad commit moves the shared sliders (a callback: the sliders already exist).
+    st.session_state.cmp_z1, st.session_state.cmp_z2 = round(z[0], 2), round(z[1], 2)
+
+
+with st.expander(f"Live pad: drag z across {name_a}'s latent plane (both models follow on release)",
+                 expanded=True):
+    latent_pad(handles[0], (z1, z2), key="cmp_pad", on_commit=_from_pad,
+               label=st.session_state.get("cmp_label_a"))
 
 rows = []
 for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a", "b"]):

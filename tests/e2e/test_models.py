@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from bench.pad import scripted_drag, wait_pad_ready
 from vae.checkpoint import CHECKPOINT_DIR
 
 from .conftest import assert_no_exception, open_page, screenshot, wait_idle
@@ -33,6 +34,15 @@ def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> No
     changed = sum(a != b for a, b in zip(before, after))
     assert changed >= 2  # both decoders (and both cursors) followed the one z
     assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    # The live pad drives the same cursor: a drag and release moves the shared sliders.
+    wait_pad_ready(page)
+    sliders = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]')
+    z_before = (sliders.nth(1).input_value(), sliders.nth(2).input_value())
+    scripted_drag(page, seconds=0.6)
+    wait_idle(page)
+    page.wait_for_function(
+        "(b) => { const s = document.querySelectorAll('[data-testid=\"stSidebar\"] [data-testid=\"stSlider\"] input[type=\"range\"]');"
+        " return s[1].value !== b[0] || s[2].value !== b[1]; }", arg=list(z_before), timeout=20_000)
     assert_no_exception(page)
     screenshot(page, "compare")
 
