@@ -116,6 +116,7 @@ def test_quadrature_agrees_with_iwae_5000(shipped, test_x, grid, quadrature) -> 
           f"max {diff.max():.3f}; p(z|x) mass in q's 3σ ellipse: {np.round(near_q, 2)}")
     assert diff.min() > -0.5  # IWAE never beats the quadrature beyond noise
     assert np.median(np.abs(diff)) < 0.1
+    assert np.abs(diff).mean() < 0.5  # the criterion, on the shipped model (0.33 measured)
     # Where q(z|x) covers p(z|x), k = 5000 samples from it find log p(x): within 0.5 nats per
     # image on average. Where the posterior sits beside q (mass in q's 3σ ellipse < 0.8, a
     # trained q can be 10x too wide and a few σ off) IWAE may fall short, never above.
