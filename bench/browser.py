@@ -52,12 +52,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def streamlit_command(port: int) -> list[str]:
+    """The one way benchmarks and tests start the app: loopback only, no file watcher."""
+    return [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.headless", "true",
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+
+
 def start_server(port: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(streamlit_command(port), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wait_health(url: str, timeout: float = 60.0) -> None:
