@@ -64,14 +64,18 @@ def start_server(port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def wait_health(url: str, timeout: float = 60.0) -> None:
+def wait_health(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Return once the server answers /_stcore/health; RuntimeError if it does not in time
+    (or, given its process, if that exits first)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode}")
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
                 return
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     raise RuntimeError("server did not become healthy")
 
 

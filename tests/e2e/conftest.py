@@ -6,13 +6,11 @@ import contextlib
 import os
 import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from bench.browser import streamlit_command
+from bench.browser import streamlit_command, wait_health
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -41,21 +39,13 @@ def running_server(cwd: Path = ROOT, log_path: Path | None = None):
         streamlit_command(port), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-        if proc.poll() is not None:
-            break
-    else:
-        proc.kill()
     try:
-        if proc.poll() is not None:
+        try:
+            wait_health(url, timeout=90, proc=proc)
+        except RuntimeError as exc:
+            proc.kill()
             log.seek(0)
-            pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
+            pytest.fail(f"streamlit did not start ({exc}):\n{log.read()[-3000:]}")
         yield url, proc, log_path
     finally:
         proc.terminate()
