@@ -3,6 +3,10 @@ lives in pages/ and gets its model from ui.models (the sidebar picker)."""
 
 import streamlit as st
 
+from ui.server import configure_process
+
+configure_process()  # malloc and torch threads for a long-lived server: see ui/server.py
+
 st.set_page_config(page_title="Latent Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [

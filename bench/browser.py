@@ -3,7 +3,11 @@
 - startup_s: process start -> first page fully rendered in the browser
 - slider_roundtrip_ms: ArrowRight on the z1 slider -> new decoded image loaded and painted
   (timed inside the page: keydown timestamp -> img load event -> next animation frame)
-- map_click_roundtrip_ms: click on the manifold -> decoded image of that z painted
+- map_click_roundtrip_ms: click on the manifold -> decoded image of that z painted (the map is
+  the latent pad: the browser decodes the click itself; timed inside the page: pointerdown ->
+  the frame after the digit's canvas was painted)
+- map_click_server_ms: the same click -> the server's rerun has shown the chosen z on the page
+  (the commit's round trip: link to the decoder, CVAE style row)
 - rss_mb: the server's resident memory after visiting every page
 - concurrency: N sessions pressing slider keys for T seconds at once; errors and round trips
   (timed to the z read-out's update, the same rerun that ships the image)
@@ -12,8 +16,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
+import random
 import subprocess
 import sys
 import time
@@ -21,13 +24,11 @@ import urllib.request
 from pathlib import Path
 
 from .backend import summarize
+from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
+from .pad import PAD, wait_pad_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PAGES = ["", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate"]
+PAGES = ["", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate", "compare", "train"]
 
 # In-page probe: time from an input event to the next <img> load, plus one animation frame.
 PROBE = """
@@ -46,10 +47,31 @@ PROBE = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# In-page probe for the map: pointerdown -> the pad has painted a new digit (window.__latentPad
+# counts frames) -> one more animation frame (the frame that shows it); and pointerdown -> the
+# page's "Chosen z = ..." text shows the z the pad committed. Bubble phase on window, so the
+# pad's own pointerdown handler (which schedules the paint) has run first.
+MAP_PROBE = """
+() => {
+  window.__paint = []; window.__server = [];
+  const pad = window.__latentPad, fmt = (v) => (v < 0 ? '-' : '+') + Math.abs(v).toFixed(2);
+  const main = document.querySelector('[data-testid="stMain"]');
+  window.addEventListener('pointerdown', () => {
+    const t0 = performance.now(), frames = pad.frames;
+    const painted = () => {
+      if (pad.frames > frames) requestAnimationFrame(() => window.__paint.push(performance.now() - t0));
+      else requestAnimationFrame(painted);
+    };
+    requestAnimationFrame(painted);
+    const shown = () => {
+      const c = pad.committed;
+      if (c && main.innerText.includes(`Chosen z = (${fmt(c[0])}, ${fmt(c[1])})`)) window.__server.push(performance.now() - t0);
+      else requestAnimationFrame(shown);
+    };
+    window.addEventListener('pointerup', () => requestAnimationFrame(shown), { once: true });
+  });
+}
+"""
 
 
 def streamlit_command(port: int) -> list[str]:
@@ -95,7 +117,7 @@ def _idle(page) -> None:  # noqa: ANN001
 def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 30.0) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     results: dict[str, object] = {}
     t_start = time.perf_counter()
@@ -124,28 +146,22 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
                 _idle(page)
             results["slider_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
 
-            # Map click round trip: click distinct points of the manifold.
+            # Map click: click distinct points of the manifold (the latent pad, ui/latent_pad.py).
             page.goto(f"{url}/manifold")
-            plot = page.locator(".js-plotly-plot .nsewdrag").first
-            plot.wait_for(timeout=60_000)
+            wait_pad_ready(page)
             _idle(page)
-            page.evaluate(PROBE)
-            box = plot.bounding_box()
-            import random
-
+            page.evaluate(MAP_PROBE)
+            box = page.locator(PAD).bounding_box()
             rng = random.Random(0)
-            done = 0
-            for _ in range(clicks):
+            for i in range(clicks):
                 x = box["x"] + box["width"] * rng.uniform(0.1, 0.9)
                 y = box["y"] + box["height"] * rng.uniform(0.1, 0.9)
                 page.mouse.click(x, y)
-                try:
-                    page.wait_for_function(f"window.__rt.length >= {done + 1}", timeout=10_000)
-                    done += 1
-                except Exception:  # same lattice point as before: no new image; skip it
-                    page.evaluate("window.__t0 = null")
+                page.wait_for_function(f"window.__paint.length > {i} && window.__server.length > {i}",
+                                       timeout=20_000)
                 _idle(page)
-            results["map_click_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
+            results["map_click_roundtrip_ms"] = summarize(page.evaluate("window.__paint"))
+            results["map_click_server_ms"] = summarize(page.evaluate("window.__server"))
 
             # Memory after every page has been visited once.
             for path in PAGES:

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
 import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE
+
 PAD = '[data-testid="latent-pad"]'
 
 

@@ -65,9 +65,10 @@ def pad() -> dict[str, object]:
         from bench.pad import measure_pad  # provided with the latent pad
     except ImportError:
         return {}
-    from bench.browser import _free_port, start_server, wait_health
+    from bench.browser import start_server, wait_health
+    from bench.chromium import free_port
 
-    port = _free_port()
+    port = free_port()
     server = start_server(port)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -1,22 +1,23 @@
-"""Latent map & manifold: the decoded grid of E[x|z] over the plane, the test set's latent
-means on top, and click-to-decode."""
+"""Latent map & manifold: the decoded grid of E[x|z] as a live plane (ui/latent_pad.py): hover
+to preview, click or drag to choose a z, decoded in the browser; the test set's latent means on
+top if asked."""
 
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()  # before anything else: see ui/shell.py
 
-import numpy as np
 import streamlit as st
 
-from ui.images import show_digit, show_digits
-from ui.models import label_picker, manifold_png, map_figure, require_model
-from vae.figures import from_plot
-from vae.latent import decode_one, style_row
+from ui.images import show_digits
+from ui.latent_pad import latent_map
+from ui.models import label_picker, manifold_png, require_model
+from vae.latent import style_row
 
 handle = require_model()
 st.title("Latent map & manifold")
 st.caption("Each cell shows the decoder's mean image E[x|z] at that point of the 2-D latent "
-           "plane. Click anywhere on the map to decode that z.")
+           "plane. Hover over the map to preview a z, click (or drag) to choose one: your browser "
+           "decodes it at once. Arrow keys move the chosen point.")
 
 with st.sidebar:
     st.subheader("Map")
@@ -32,41 +33,36 @@ with st.sidebar:
     n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
                                 disabled=not overlay)
 
-fig = map_figure(handle, n, spacing, radius, label, n_points if overlay else 0)
+
+def _choose(z: tuple[float, float]) -> None:
+    """A click or drag released on the map (a widget callback, before the rerun)."""
+    st.session_state.mf_selected_z = (round(z[0], 2), round(z[1], 2))
 
 
 @st.fragment
-def map_and_decoded_point() -> None:
-    """A click reruns only this part; the figure stays the same object, so the browser keeps
-    the rendered map and only the decoded image changes."""
-    left, right = st.columns([3, 1])
-    with left:
-        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="mf_map",
-                                config={"displaylogo": False, "scrollZoom": True})
-    picked = event.selection.points if event and event.selection else []
-    if picked:
-        z = from_plot(np.array([picked[0]["x"], picked[0]["y"]]), spacing)
-        st.session_state.mf_selected_z = (round(float(z[0]), 3), round(float(z[1]), 3))
+def map_and_choice() -> None:
+    """A choice reruns only this part: the map's pictures are already in the browser, so the
+    rerun sends a few hundred bytes (the point, the link)."""
     selected = st.session_state.get("mf_selected_z")
-    with right:
-        st.subheader("Decoded z")
-        if selected is None:
-            st.info("Click the map to decode a point.")
-        else:
-            show_digit(decode_one(handle.view(label), selected), size=224)
-            st.markdown(f"**z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
-            st.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
-                         query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
-        st.download_button("Download manifold (PNG)",
-                           data=manifold_png(handle, n, spacing, radius, label),
-                           file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
-                           mime="image/png", key="mf_download")
-        st.caption(f"{n}×{n} cells, {spacing} spacing"
-                   + (f", z ∈ [−{radius:g}, {radius:g}]" if spacing == "linear" else ""))
+    latent_map(handle, selected, key="mf_map", n=n, spacing=spacing, radius=radius, label=label,
+               n_points=n_points if overlay else 0, on_commit=_choose)
+    info, link, download = st.columns([2, 1, 1], vertical_alignment="center")
+    if selected is None:
+        info.info("Click the map to choose a point.")
+    else:
+        info.markdown(f"Chosen **z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
+        link.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
+                       query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
+    download.download_button("Download manifold (PNG)",
+                             data=manifold_png(handle, n, spacing, radius, label),
+                             file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",
+                             mime="image/png", key="mf_download")
+    st.caption(f"{n}×{n} cells, {spacing} spacing"
+               + (f", z ∈ [−{radius:g}, {radius:g}] at the cell centres" if spacing == "linear" else ""))
     if handle.conditional and selected is not None:
         st.subheader("The same z, all ten digits")
         st.caption("A conditional VAE's latent holds style, not class: one z decoded with every label.")
         show_digits(style_row(handle.model, selected), [str(d) for d in range(10)], per_row=10, size=84)
 
 
-map_and_decoded_point()
+map_and_choice()

@@ -56,22 +56,6 @@ def test_home_shows_model_card_samples_and_links(app: AppTest) -> None:
     assert _image_urls(app) != before  # another seed, other samples
 
 
-def test_manifold_page_grid_size_and_spacing_change_the_figure(app: AppTest) -> None:
-    at = _open(app, "pages/manifold.py")
-    spec20 = _plotly_specs(at)[0]
-    assert '"layout"' in spec20 and "png;base64," in spec20  # the manifold as a layout image
-    at.slider(key="mf_n").set_value(8).run()
-    spec8 = _plotly_specs(at)[0]
-    assert spec8 != spec20
-    at.radio(key="mf_spacing").set_value("Gaussian quantiles").run()
-    assert not at.exception
-    assert '"ticktext"' in _plotly_specs(at)[0]
-    at.toggle(key="mf_overlay").set_value(True).run()
-    spec_points = _plotly_specs(at)[0]
-    assert '"name":"7"' in spec_points.replace(" ", "")  # one legend entry per digit
-    assert at.get("download_button")
-
-
 def test_decoder_sliders_buttons_and_url(app: AppTest) -> None:
     at = _open(app, "pages/decoder.py")
     first = _image_urls(at)

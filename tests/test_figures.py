@@ -18,18 +18,15 @@ def test_latent_map_layers(small_model) -> None:
     grid = decode_grid(small_model, n=6, spacing="linear", radius=2.0)
     points = np.random.default_rng(0).normal(size=(50, 2))
     labels = np.arange(50) % 10
-    fig = latent_map("linear", 2.0, manifold=grid, points=points, labels=labels, click_lattice=10,
+    fig = latent_map("linear", 2.0, manifold=grid, points=points, labels=labels,
                      marker=(0.5, -0.5), path=np.zeros((3, 2)))
     names = [t.name for t in fig.data]
-    assert names[0] == "lattice" and len(fig.data[0].x) == 100
     assert [n for n in names if n in {str(d) for d in range(10)}] == [str(d) for d in range(10)]
     assert "path" in names and "selected z" in names
     image = fig.layout.images[0]
     lo, hi = plot_extent("linear", 2.0, 6)
     # The tiled image covers the cells' outer edges: centres at +-2, spacing 0.8.
     assert image.x == lo == -2.4 and image.sizex == hi - lo
-    # Lattice points carry their z for the hover and the click.
-    np.testing.assert_allclose(fig.data[0].customdata[0], [lo, lo])
 
 
 def test_gaussian_map_has_z_ticks(small_model) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
 from vae.data import DataError, load_mnist
@@ -59,10 +58,6 @@ if not _log.handlers:
 def _load(path: str, mtime: float) -> Checkpoint:
     ckpt = load_checkpoint(path)
     _log.info("loaded checkpoint %s (mtime %r)", path, mtime)
-    # One intra-op thread: the app's tensors are tiny (one z, a 40x40 grid), and sessions run in
-    # parallel threads; with two threads per op a busy machine made one decode 44 ms instead of
-    # 0.2 ms (OpenMP threads waiting on each other), see bench/results.json.
-    torch.set_num_threads(1)
     # Streamlit runs gc.collect(2) after every script run; with torch's many objects that costs
     # ~120 ms per rerun. Freezing what exists now (torch, the model) takes it out of that scan.
     gc.freeze()
@@ -225,6 +220,23 @@ def scatter_background(handle: ModelHandle, extent: float = 4.0, size: int = 320
     return _scatter_picture(handle.key, handle, extent, size)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _scatter_overlay(key: str, _handle: ModelHandle, n_points: int, spacing: Spacing,
+                     bounds: tuple[float, float], size: int):  # noqa: ANN202
+    from vae.figures import to_plot
+
+    mu, _, labels = test_latents(_handle)
+    return scatter_picture(to_plot(mu[:n_points], spacing), labels[:n_points], size=size, dot=2,
+                           bounds=bounds, transparent=True)
+
+
+def scatter_overlay(handle: ModelHandle, n_points: int, spacing: Spacing, bounds: tuple[float, float],
+                    size: int):  # noqa: ANN201
+    """A transparent PIL picture of the first n_points test-set latent means, drawn in the plot
+    coordinates of `spacing` over [lo, hi]^2 = bounds (shared, read-only)."""
+    return _scatter_overlay(handle.key, handle, n_points, spacing, bounds, size)
+
+
 @st.cache_resource
 def job_manager():  # noqa: ANN201 - vae.jobs.JobManager
     """The server's one training-job manager (shared by all sessions)."""
@@ -343,27 +355,6 @@ def _aggregate_density(key: str, _handle: ModelHandle, radius: float, n: int) ->
 def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
     """(axis [n], q(z) [n, n] rows z2): the test set's aggregate posterior on a grid."""
     return _aggregate_density(handle.key, handle, radius, n)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _map_figure(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
-                label: int | None, n_points: int):  # noqa: ANN202 - go.Figure
-    from vae.figures import latent_map
-
-    grid = manifold(_handle, n, spacing, radius, label)
-    points = labels = None
-    if n_points:
-        mu, _, all_labels = test_latents(_handle)
-        points, labels = mu[:n_points], all_labels[:n_points]
-    return latent_map(spacing, radius, manifold=grid, points=points, labels=labels,
-                      click_lattice=64, height=680)
-
-
-def map_figure(handle: ModelHandle, n: int, spacing: Spacing, radius: float, label: int | None,
-               n_points: int):  # noqa: ANN201 - go.Figure
-    """The manifold page's clickable latent map (cached: the same settings give the same figure,
-    so a click does not make the browser redraw the map)."""
-    return _map_figure(handle.key, handle, n, spacing, radius, label, n_points)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

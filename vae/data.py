@@ -117,48 +117,40 @@ def _write_cache(arrays: dict[str, np.ndarray], cache: Path) -> None:
             os.unlink(tmp)
 
 
-def _read_cache(cache: Path) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or None when the cache is missing or damaged (it is then rebuilt)."""
+def _read_split(cache: Path, split: Split) -> tuple[np.ndarray, np.ndarray] | None:
+    """One split's (images, labels) from the cache, or None when the cache is missing or
+    damaged (it is then rebuilt). Only that split's members of the .npz are read."""
     try:
         with np.load(cache, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            images, labels = npz[f"{split}_images"], npz[f"{split}_labels"]
     except (OSError, ValueError, EOFError, KeyError, Exception):  # zipfile errors vary
         return None
-    for split in SPLITS:
-        images, labels = arrays.get(f"{split}_images"), arrays.get(f"{split}_labels")
-        if (
-            images is None
-            or labels is None
-            or images.dtype != np.uint8
-            or images.shape != (SPLIT_SIZES[split], 28, 28)
-            or labels.shape != (SPLIT_SIZES[split],)
-        ):
-            return None
-    return arrays
+    if images.dtype != np.uint8 or images.shape != (SPLIT_SIZES[split], 28, 28) or labels.shape != (SPLIT_SIZES[split],):
+        return None
+    return images, labels
 
 
-_MEMO: dict[Path, dict[str, np.ndarray]] = {}
-
-
-def _all_splits(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
-    cache = Path(cache)
-    if cache not in _MEMO:
-        arrays = _read_cache(cache)
-        if arrays is None:
-            arrays = _read_archive(archive_path())
-            _write_cache(arrays, cache)
-        for value in arrays.values():
-            value.flags.writeable = False  # shared between callers: nobody may mutate it
-        _MEMO[cache] = arrays
-    return _MEMO[cache]
+# Splits are read on first use, one at a time: the app needs test (and val for typicality)
+# but never the 50k training images, which would add 39 MB to the server for nothing.
+_MEMO: dict[Path, dict[Split, tuple[np.ndarray, np.ndarray]]] = {}
 
 
 def load_mnist(split: Split, cache: Path | str = DEFAULT_CACHE) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 [N, 28, 28], labels int64 [N]) for "train", "val" or "test" (read-only)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    arrays = _all_splits(Path(cache))
-    return arrays[f"{split}_images"], arrays[f"{split}_labels"]
+    cache = Path(cache)
+    memo = _MEMO.setdefault(cache, {})
+    if split not in memo:
+        pair = _read_split(cache, split)
+        if pair is None:
+            arrays = _read_archive(archive_path())
+            _write_cache(arrays, cache)
+            pair = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        for value in pair:
+            value.flags.writeable = False  # shared between callers: nobody may mutate it
+        memo[split] = pair
+    return memo[split]
 
 
 def to_float_tensor(images: np.ndarray) -> torch.Tensor:

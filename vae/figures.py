@@ -27,7 +27,7 @@ def to_plot(z: np.ndarray, spacing: Spacing) -> np.ndarray:
     """z (any shape) -> plot coordinates for that spacing."""
     z = np.asarray(z, dtype=np.float64)
     if spacing == "gaussian":
-        return torch.special.ndtr(torch.from_numpy(z)).numpy()
+        return torch.special.ndtr(torch.as_tensor(z)).numpy()  # as_tensor: 0-d input too
     return z
 
 
@@ -35,7 +35,7 @@ def from_plot(u: np.ndarray, spacing: Spacing) -> np.ndarray:
     """Plot coordinates -> z (inverse of to_plot); u is clipped into (0, 1) for gaussian."""
     u = np.asarray(u, dtype=np.float64)
     if spacing == "gaussian":
-        return torch.special.ndtri(torch.from_numpy(np.clip(u, 1e-6, 1 - 1e-6))).numpy()
+        return torch.special.ndtri(torch.as_tensor(np.clip(u, 1e-6, 1 - 1e-6))).numpy()
     return u
 
 
@@ -62,7 +62,6 @@ def latent_map(
     manifold: Manifold | None = None,
     points: np.ndarray | None = None,
     labels: np.ndarray | None = None,
-    click_lattice: int = 0,
     marker: Sequence[float] | None = None,
     path: np.ndarray | None = None,
     ellipses: Sequence[tuple[np.ndarray, str]] = (),
@@ -70,11 +69,9 @@ def latent_map(
     height: int = 620,
     title: str | None = None,
 ) -> go.Figure:
-    """The latent plane: manifold image, data scatter, click lattice, marker, path, ellipses.
+    """The latent plane: manifold image, data scatter, marker, path, ellipses.
 
     points [N, 2] / labels [N]: latent means coloured by digit, one legend entry per digit.
-    click_lattice m > 0 adds an invisible m x m lattice of points over the map, so that a click
-    anywhere (Streamlit's on_select reports only clicks on points) selects a nearby z.
     path [S, 2]: a polyline with numbered steps. ellipses: (closed contour [P, 2], name).
     """
     fig = go.Figure()
@@ -86,19 +83,6 @@ def latent_map(
             xref="x", yref="y", x=lo, y=hi, sizex=hi - lo, sizey=hi - lo,
             sizing="stretch", layer="below",
         )
-    if click_lattice > 0:
-        axis = np.linspace(lo, hi, click_lattice)
-        ux, uy = np.meshgrid(axis, axis)
-        zx, zy = from_plot(ux.ravel(), spacing), from_plot(uy.ravel(), spacing)
-        fig.add_trace(go.Scatter(
-            x=ux.ravel(), y=uy.ravel(), mode="markers", name="lattice", showlegend=False,
-            marker=dict(size=8, opacity=0), customdata=np.stack([zx, zy], axis=1),
-            hovertemplate="z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})<extra></extra>",
-            # The clicked lattice point lights up in the browser: the figure itself does not
-            # change, so a click costs no re-send and no re-render of the whole map.
-            selected=dict(marker=dict(opacity=1, color="#ff2d95", size=16)),
-            unselected=dict(marker=dict(opacity=0)),
-        ))
     if points is not None and labels is not None and len(points):
         plot_xy = to_plot(points, spacing)
         for digit in range(10):

@@ -67,20 +67,25 @@ def _hex_to_rgb(color: str) -> tuple[int, int, int]:
 
 
 def scatter_picture(
-    points: np.ndarray, labels: np.ndarray, extent: float = 4.0, size: int = 320, dot: int = 1
+    points: np.ndarray, labels: np.ndarray, extent: float = 4.0, size: int = 320, dot: int = 1,
+    bounds: tuple[float, float] | None = None, transparent: bool = False,
 ) -> Image.Image:
-    """The latent scatter as an RGB picture: points [N, 2] in z units, coloured by label.
+    """The latent scatter as a picture: points [N, 2], coloured by label.
 
-    The square [-extent, extent]^2 fills the picture; z2 grows upwards.
+    The square [lo, hi]^2 fills the picture, (lo, hi) = bounds or (-extent, extent), in the
+    points' own units (z, or plot coordinates for a Gaussian-spaced map); z2 grows upwards.
+    transparent: an RGBA picture with only the dots (an overlay), else RGB on white with axes.
     """
-    img = Image.new("RGB", (size, size), "white")
+    lo, hi = bounds if bounds is not None else (-extent, extent)
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0)) if transparent else Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(img)
-    centre = (size - 1) / 2
-    # Axes through the origin, light grey.
-    draw.line([(0, centre), (size, centre)], fill=(220, 220, 220))
-    draw.line([(centre, 0), (centre, size)], fill=(220, 220, 220))
-    px = (np.asarray(points[:, 0]) / extent + 1) * centre
-    py = (1 - np.asarray(points[:, 1]) / extent) * centre
+    last = size - 1
+    px = (np.asarray(points[:, 0]) - lo) / (hi - lo) * last
+    py = (hi - np.asarray(points[:, 1])) / (hi - lo) * last
+    if not transparent:  # axes through the origin, light grey
+        x0, y0 = (0 - lo) / (hi - lo) * last, (hi - 0) / (hi - lo) * last
+        draw.line([(0, y0), (size, y0)], fill=(220, 220, 220))
+        draw.line([(x0, 0), (x0, size)], fill=(220, 220, 220))
     for x, y, label in zip(px, py, np.asarray(labels)):
         draw.ellipse([x - dot, y - dot, x + dot, y + dot], fill=_hex_to_rgb(DIGIT_COLORS[int(label) % 10]))
     return img

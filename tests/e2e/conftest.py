@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from bench.browser import streamlit_command, wait_health
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -31,7 +22,7 @@ def running_server(cwd: Path = ROOT, log_path: Path | None = None):
     stop it. Fails the test with the server's log if it does not become healthy. A log_path
     given by the caller is kept; the default one is removed afterwards.
     """
-    port = _free_port()
+    port = free_port()
     keep_log = log_path is not None
     log_path = log_path or ROOT / "tests" / f".streamlit-e2e-{port}.log"
     log = open(log_path, "w+")
@@ -87,9 +78,9 @@ def page(browser):
 
 def wait_idle(page, timeout: float = 60_000) -> None:
     """Wait until the app has finished its current script run."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_selector(IDLE, timeout=timeout)
     page.wait_for_timeout(150)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_selector(IDLE, timeout=timeout)
 
 
 def open_page(page, url: str) -> None:

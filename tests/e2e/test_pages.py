@@ -5,8 +5,13 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+from bench.pad import PAD, wait_pad_ready
+from ui.latent_pad import Plane
+from vae.figures import from_plot
 
 from .conftest import assert_no_exception, open_page, screenshot, wait_idle
 
@@ -70,21 +75,60 @@ def test_decoder_slider_arrow_key_changes_the_image_and_url(server, page) -> Non
     assert "(+0.20, +0.00)" in page.inner_text('[data-testid="stMain"]')
 
 
-def test_map_click_decodes_a_point(server, page) -> None:
+def _map_z(page) -> tuple[list[float], list[float] | None]:
+    """(z the map's digit shows now, z last committed to Python) from window.__latentPad."""
+    return page.evaluate("[window.__latentPad.z, window.__latentPad.committed || null]")
+
+
+def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -> None:
     open_page(page, f"{server}/manifold")
     assert "Click the map" in page.inner_text('[data-testid="stMain"]')
-    plot = page.locator(".js-plotly-plot .nsewdrag").first
-    plot.wait_for()
-    box = plot.bounding_box()
-    # A point up and right of the centre: z1 > 0, z2 > 0.
-    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
-    page.get_by_text("Decoded z").wait_for()
-    page.wait_for_function(
-        "() => /z = \\(\\+\\d\\.\\d\\d, \\+\\d\\.\\d\\d\\)/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
-        timeout=20_000)
+    wait_pad_ready(page)
     wait_idle(page)
+    box = page.locator(PAD).bounding_box()
+    frames = page.evaluate("window.__latentPad.frames")
+    # Up and right of the centre: the square is the 20 x 20 manifold's cells, z in +-(3 + 3/19).
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
+    lo, hi = Plane.of_manifold(20, "linear", 3.0).z_range
+    want = lo + 0.75 * (hi - lo)
+    page.wait_for_function(f"window.__latentPad.frames > {frames}", timeout=5_000)  # painted in the page
+    shown, committed = _map_z(page)
+    assert shown == pytest.approx([want, want], abs=0.03) and committed == [round(v, 2) for v in shown]
+    text = f"Chosen z = ({committed[0]:+.2f}, {committed[1]:+.2f})"
+    page.get_by_text(text).wait_for(timeout=20_000)  # the server's rerun followed
+    wait_idle(page)
+    link = page.get_by_role("link", name="Open in the decoder").get_attribute("href")
+    assert f"z1={committed[0]:.2f}" in link and f"z2={committed[1]:.2f}" in link
+    # Hover previews another z; the choice stays, and comes back when the mouse leaves.
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
+    page.wait_for_function("window.__latentPad.z[0] < 0", timeout=5_000)
+    assert "hover z" in page.locator('[data-testid="latent-pad-root"] .readout').inner_text()
+    assert _map_z(page)[1] == committed
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] - 60)
+    page.wait_for_function("window.__latentPad.z[0] > 0", timeout=5_000)
     assert_no_exception(page)
     screenshot(page, "manifold-click")
+
+
+def test_gaussian_map_maps_pixels_to_z_by_the_prior_quantiles(server, page) -> None:
+    open_page(page, f"{server}/manifold")
+    page.get_by_text("Gaussian quantiles").click()
+    wait_idle(page)
+    wait_pad_ready(page)
+    box = page.locator(PAD).bounding_box()
+    plane = Plane.of_manifold(20, "gaussian", 3.0)
+    for fx, fy in [(0.9, 0.5), (0.3, 0.15)]:
+        before = _map_z(page)[1]
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        page.wait_for_function("(b) => JSON.stringify(window.__latentPad.committed || null) !== JSON.stringify(b)",
+                               arg=before, timeout=5_000)
+        wait_idle(page)
+        u = plane.lo + np.array([fx, 1 - fy]) * (plane.hi - plane.lo)
+        want = from_plot(u, "gaussian")
+        committed = _map_z(page)[1]
+        assert committed == pytest.approx(want.tolist(), abs=0.03)
+        page.get_by_text(f"Chosen z = ({committed[0]:+.2f}, {committed[1]:+.2f})").wait_for(timeout=20_000)
+    assert_no_exception(page)
 
 
 def test_encode_upload_shows_mu(server, page, tmp_path) -> None:

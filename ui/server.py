@@ -1,0 +1,67 @@
+"""Process-wide settings for the Streamlit server, applied once by app.py before any page runs.
+
+Why they exist (measured with bench/browser.py's rss_mb, after visiting every page once):
+- glibc's malloc gives each thread that contends for the heap its own arena (up to 8 per core)
+  and raises its mmap threshold every time a large block is freed. Streamlit runs every session's
+  script in a fresh thread and our pages make tens of MB of short-lived tensors (encoding the
+  test set, decoding a quadrature grid), so freed memory piled up in many arenas: the server held
+  1.34 GB after one visit to each page. With at most two arenas, blocks of 1 MiB and more taken
+  from (and handed straight back to) the kernel, and the heap trimmed above 1 MiB, it holds what
+  the caches really keep.
+- One intra-op thread for torch: the app's tensors are tiny (one z, a 40x40 grid) and sessions
+  run in parallel threads; with two threads per op a busy machine made one decode 44 ms instead
+  of 0.2 ms (OpenMP threads waiting on each other).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+# glibc <malloc.h> parameter numbers for mallopt().
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+MALLOC_ARENAS = 2
+MALLOC_MMAP_THRESHOLD = 1 << 20  # bytes: a 1600 x 512 float32 activation (3.3 MB) is mmapped
+MALLOC_TRIM_THRESHOLD = 1 << 20
+
+_configured = False
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt  # noqa: B018 - glibc only (musl has no mallopt)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def tune_malloc() -> bool:
+    """At most MALLOC_ARENAS arenas, blocks >= 1 MiB mmapped, heap trimmed above 1 MiB.
+    False where there is no glibc malloc to tune."""
+    libc = _libc()
+    if libc is None:
+        return False
+    return all(libc.mallopt(param, value) == 1 for param, value in (
+        (_M_ARENA_MAX, MALLOC_ARENAS),
+        (_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD),
+        (_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD),
+    ))
+
+
+def configure_process() -> None:
+    """Malloc and thread settings for a long-lived server (idempotent)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    import torch
+
+    torch.set_num_threads(1)
+    tune_malloc()
