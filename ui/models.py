@@ -163,15 +163,12 @@ def require_model() -> ModelHandle:
     return handle
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def test_set() -> tuple[np.ndarray, np.ndarray]:
-    """MNIST test images uint8 [10000, 28, 28] and labels [10000]."""
-    return load_mnist("test")
-
-
 def test_images() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST test images uint8 [10000, 28, 28] and labels [10000]: read once per process by
+    vae.data and shared read-only (no st.cache_data copy of 8 MB per call); a missing or
+    damaged MNIST file stops the page with its message."""
     try:
-        return test_set()
+        return load_mnist("test")
     except DataError as exc:
         st.error(str(exc))
         st.stop()
@@ -197,7 +194,7 @@ def test_latents(handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return _test_latents(handle.key, handle)
 
 
-@st.cache_data(show_spinner="Decoding the manifold…", max_entries=64)
+@st.cache_data(show_spinner="Decoding the manifold…", max_entries=16)
 def _manifold(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
               label: int | None) -> Manifold:
     return decode_grid(_handle.view(label), n, spacing, radius)
@@ -292,7 +289,9 @@ REFERENCE_IMAGES = 1000  # validation images behind the typicality histogram
 RANKED_IMAGES = 1000  # test images ranked from most to least typical
 
 
-@st.cache_resource(show_spinner="Decoding the latent grid…", max_entries=16)
+# 31 MB each (10,000 cells x 784 logits): a CVAE's typicality scores need one per digit class,
+# so only a few stay; a later page decodes the one it needs again (~0.5 s).
+@st.cache_resource(show_spinner="Decoding the latent grid…", max_entries=4)
 def _quadrature_grid(key: str, _handle: ModelHandle, label: int | None) -> PriorGrid:
     return prior_grid(_handle.view(label))
 
