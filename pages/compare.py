@@ -9,6 +9,7 @@ import streamlit as st
 from ui.images import show_digit, show_png
 from ui.latent_pad import latent_pad
 from ui.models import DEFAULT_MODEL, handle_for, label_picker, manifold, scatter_background, usable_names
+from ui.tables import show_table
 from vae.latent import decode_one
 from vae.render import mark_point
 
@@ -49,7 +50,16 @@ with st.expander(f"Live pad: drag z across {name_a}'s latent plane (both models 
     latent_pad(handles[0], (z1, z2), key="cmp_pad", on_commit=_from_pad,
                label=st.session_state.get("cmp_label_a"))
 
-rows = []
+
+def _nats(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+rows: list[tuple[str, ...]] = []
 for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a", "b"]):
     with col:
         st.subheader(name)
@@ -62,10 +72,11 @@ for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a
         with d2:
             show_png(mark_point(scatter_background(handle), (z1, z2)), "Test-set latent means", width=196)
     m, c = handle.ckpt.metrics, handle.ckpt.config
-    rows.append({"model": name, "kind": "CVAE" if handle.conditional else "VAE", "β": c.beta,
-                 "hidden": "-".join(map(str, c.decoder_hidden)),
-                 "test ELBO (nats)": m.get("test_elbo"), "test NLL IWAE (nats)": m.get("test_nll_iwae"),
-                 "5-NN accuracy": m.get("test_knn5_accuracy"), "val ELBO (nats)": m.get("val_elbo")})
+    rows.append((name, "CVAE" if handle.conditional else "VAE", f"{c.beta:g}",
+                 "-".join(map(str, c.decoder_hidden)), _nats(m.get("test_elbo")),
+                 _nats(m.get("test_nll_iwae")), _percent(m.get("test_knn5_accuracy")),
+                 _nats(m.get("val_elbo"))))
 
 st.subheader("Metrics")
-st.dataframe(rows, hide_index=True)
+show_table(["model", "kind", "β", "decoder hidden", "test ELBO (nats)", "test NLL IWAE (nats)",
+            "5-NN accuracy", "val ELBO (nats)"], rows, align=["left"] * 4 + ["right"] * 4)

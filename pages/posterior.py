@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui.images import image_input, input_label, show_digit
 from ui.models import quadrature_grid, require_model
+from ui.tables import show_table
 from vae.figures import log_joint_figure, posterior_figure
 from vae.latent import decode_one
 from vae.likelihood import binarized, evidence, exact_posterior
@@ -81,8 +82,9 @@ rows = [
     ("  the gap on the grid", post.kl_q_to_posterior,
      "the same KL with the ELBO by quadrature over q (no sampling noise)"),
 ]
-st.table({"quantity": [r[0] for r in rows], "nats": [f"{r[1]:.2f}" for r in rows],
-          "what it is": [r[2] for r in rows]}, border="horizontal", hide_index=True)
+show_table(["quantity", "nats", "what it is"],
+           [(name.replace("  ", "\u2003"), f"{value:.2f}", note) for name, value, note in rows],
+           align=["left", "right", "left"])
 st.caption(f"Grid: {len(post.cell_side):,} cells: the 100×100 level-0 grid over [−5, 5]² (cells "
            f"0.1 wide), {post.refined_cells:,} of them refined down to "
            f"{post.cell_side.min():.4f} where the posterior needs it; "

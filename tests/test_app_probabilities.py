@@ -9,6 +9,8 @@ import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from test_tables import parse_markdown_row
 from test_app import _digit_png, _image_urls, _open, _plotly_specs, app  # noqa: F401 - `app` is a fixture
 
 
@@ -21,9 +23,10 @@ def _trace_names(spec: str) -> set[str]:
 
 
 def _numbers(at: AppTest) -> dict[str, float]:
-    """The posterior page's table: {quantity: nats}."""
-    df = at.table[0].value
-    return {str(q).strip(): float(v) for q, v in zip(df["quantity"], df["nats"])}
+    """The posterior page's table (Markdown, ui/tables.py): {quantity: nats}."""
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| quantity |")]
+    rows = [parse_markdown_row(line) for line in table.splitlines()[2:]]
+    return {quantity.strip(): float(nats) for quantity, nats, _ in rows}
 
 
 def test_posterior_page_shows_the_numbers_in_nats(app: AppTest) -> None:  # noqa: F811

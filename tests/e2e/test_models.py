@@ -33,7 +33,7 @@ def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> No
     after = [images.nth(i).get_attribute("src") for i in range(images.count())]
     changed = sum(a != b for a, b in zip(before, after))
     assert changed >= 2  # both decoders (and both cursors) followed the one z
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    assert page.locator('[data-testid="stMarkdown"] table').count() == 1  # the metrics
     # The live pad drives the same cursor: a drag and release moves the shared sliders.
     wait_pad_ready(page)
     sliders = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]')
