@@ -63,7 +63,7 @@ def _from_pad(z: tuple[float, float]) -> None:
 def decoder_panel() -> None:
     pad_col, controls = st.columns([2, 1], gap="medium")
     with controls:
-        label = label_picker(handle, key="dec_label")  # a conditional VAE also needs the class
+        label = label_picker(handle, key="dec_label", url_param="label")  # a conditional VAE also needs the class
         z1 = st.slider("z₁", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
         z2 = st.slider("z₂", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
         b1, b2 = st.columns(2)

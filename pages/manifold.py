@@ -21,7 +21,7 @@ st.caption("Each cell shows the decoder's mean image E[x|z] at that point of the
 
 with st.sidebar:
     st.subheader("Map")
-    label = label_picker(handle, key="mf_label")
+    label = label_picker(handle, key="mf_label", url_param="label")
     n = st.slider("Grid size n (n × n cells)", 5, 40, 20, key="mf_n")
     spacing_label = st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="mf_spacing",
                              help="Gaussian quantiles: equal prior probability per cell "
@@ -52,7 +52,8 @@ def map_and_choice() -> None:
     else:
         info.markdown(f"Chosen **z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
         link.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",
-                       query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}"})
+                       query_params={"z1": f"{selected[0]:.2f}", "z2": f"{selected[1]:.2f}",
+                                     **({"label": str(label)} if label is not None else {})})
     download.download_button("Download manifold (PNG)",
                              data=manifold_png(handle, n, spacing, radius, label),
                              file_name=f"manifold-{handle.ckpt.name.replace('/', '_')}-{spacing}-{n}x{n}.png",

@@ -77,6 +77,27 @@ def test_decoder_reads_z_from_the_url() -> None:
     assert at.slider(key="z1").value == 1.5 and at.slider(key="z2").value == -4.0
 
 
+def test_a_cvae_class_travels_in_the_url() -> None:
+    from ui.models import usable_names
+
+    if "mnist-2d-cvae" not in usable_names():
+        pytest.skip("the shipped CVAE is not usable here")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["model"] = "mnist-2d-cvae"
+    at.query_params["label"] = "3"
+    at.switch_page("pages/decoder.py")
+    at.run()
+    assert not at.exception and at.selectbox(key="dec_label").value == 3
+    at.selectbox(key="dec_label").set_value(8).run()
+    assert at.query_params["label"] == "8"
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params["model"] = "mnist-2d-cvae"
+    bad.query_params["label"] = "12"  # not a class: ignored
+    bad.switch_page("pages/decoder.py")
+    bad.run()
+    assert not bad.exception and bad.selectbox(key="dec_label").value == 0
+
+
 def test_interpolation_steps_and_method(app: AppTest) -> None:
     at = _open(app, "pages/interpolate.py")
     strip10 = _image_urls(at)
