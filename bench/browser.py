@@ -47,19 +47,19 @@ PROBE = """
 """
 
 
-# In-page probe for the map: pointerdown -> the pad has painted a new digit (window.__latentPad
-# counts frames) -> one more animation frame (the frame that shows it); and pointerdown -> the
-# page's "Chosen z = ..." text shows the z the pad committed. Bubble phase on window, so the
-# pad's own pointerdown handler (which schedules the paint) has run first.
+# In-page probe for the map: pointerdown -> the pad's animation frame that puts the clicked z's
+# digit on the canvas (window.__latentPad.shownAt; the digit may be there already when a hover
+# decoded that very z) -> one more animation frame (the frame that shows it); and pointerdown ->
+# the page's "Chosen z = ..." text shows the z the pad committed.
 MAP_PROBE = """
 () => {
   window.__paint = []; window.__server = [];
   const pad = window.__latentPad, fmt = (v) => (v < 0 ? '-' : '+') + Math.abs(v).toFixed(2);
   const main = document.querySelector('[data-testid="stMain"]');
   window.addEventListener('pointerdown', () => {
-    const t0 = performance.now(), frames = pad.frames;
+    const t0 = performance.now();
     const painted = () => {
-      if (pad.frames > frames) requestAnimationFrame(() => window.__paint.push(performance.now() - t0));
+      if (pad.shownAt > t0) requestAnimationFrame(() => window.__paint.push(performance.now() - t0));
       else requestAnimationFrame(painted);
     };
     requestAnimationFrame(painted);
@@ -84,6 +84,16 @@ def streamlit_command(port: int) -> list[str]:
 def start_server(port: int) -> subprocess.Popen:
     return subprocess.Popen(streamlit_command(port), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_server(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Ask the server to stop (SIGTERM), and kill it if it has not within grace_s."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_health(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
@@ -172,11 +182,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
             browser.close()
         results["concurrency"] = asyncio.run(_concurrency(url, sessions, seconds))
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     return results
 
 

@@ -65,7 +65,7 @@ def pad() -> dict[str, object]:
         from bench.pad import measure_pad  # provided with the latent pad
     except ImportError:
         return {}
-    from bench.browser import start_server, wait_health
+    from bench.browser import start_server, stop_server, wait_health
     from bench.chromium import free_port
 
     port = free_port()
@@ -75,8 +75,7 @@ def pad() -> dict[str, object]:
         wait_health(url)
         return measure_pad(url)
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_server(server)
 
 
 def run(sections: list[str]) -> dict[str, object]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import streamlit_command, wait_health
+from bench.browser import stop_server, streamlit_command, wait_health
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +39,7 @@ def running_server(cwd: Path = ROOT, log_path: Path | None = None):
             pytest.fail(f"streamlit did not start ({exc}):\n{log.read()[-3000:]}")
         yield url, proc, log_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         log.close()
         if not keep_log:
             os.unlink(log_path)

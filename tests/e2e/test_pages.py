@@ -86,12 +86,12 @@ def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -
     wait_pad_ready(page)
     wait_idle(page)
     box = page.locator(PAD).bounding_box()
-    frames = page.evaluate("window.__latentPad.frames")
+    clicked_at = page.evaluate("performance.now()")
     # Up and right of the centre: the square is the 20 x 20 manifold's cells, z in +-(3 + 3/19).
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
     lo, hi = Plane.of_manifold(20, "linear", 3.0).z_range
     want = lo + 0.75 * (hi - lo)
-    page.wait_for_function(f"window.__latentPad.frames > {frames}", timeout=5_000)  # painted in the page
+    page.wait_for_function(f"window.__latentPad.shownAt > {clicked_at}", timeout=5_000)  # painted in the page
     shown, committed = _map_z(page)
     assert shown == pytest.approx([want, want], abs=0.03) and committed == [round(v, 2) for v in shown]
     text = f"Chosen z = ({committed[0]:+.2f}, {committed[1]:+.2f})"
