@@ -284,12 +284,15 @@ def handle_for(name: str) -> ModelHandle | None:
 
 # ---------------------------------------------------------------- probabilities (issue 4)
 # Exact 2-D quantities are cheap for one image but not for thousands: the decoded quadrature
-# grid and the scores of the reference sets are computed once per model (and binarisation and
-# score), and kept on disk across server restarts (keyed by the checkpoint's path and mtime).
+# grid (in memory) and the scores of the reference sets are computed once per model (and
+# binarisation and score); the scores are also kept in data/cache/ across server restarts, keyed
+# by the checkpoint file's content hash (vae/arraycache.py).
 
 from vae.data import fixed_binarization  # noqa: E402
 from vae.latent import grid_axis  # noqa: E402
+from vae.arraycache import cached_array, file_sha256  # noqa: E402
 from vae.likelihood import (  # noqa: E402
+    TYPICALITY_SCORES_VERSION,
     PriorGrid,
     Score,
     aggregate_posterior_density_grid,
@@ -323,6 +326,15 @@ def _split_images(split: str, n: int, binarize: bool) -> tuple[np.ndarray, np.nd
 
 
 def _scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
+    """Scores of the first n images of a split, computed once per checkpoint content and kept in
+    data/cache/ (vae/arraycache.py), so a restarted server does not score them again."""
+    key = {"what": "typicality scores", "version": TYPICALITY_SCORES_VERSION,
+           "checkpoint_sha256": file_sha256(handle.ckpt.path), "split": split, "n": n,
+           "binarize": binarize, "score": score, "dtype": "float64", "shape": [n]}
+    return cached_array(key, lambda: np.asarray(_compute_scores(handle, split, n, binarize, score), np.float64))
+
+
+def _compute_scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
     x, labels = _split_images(split, n, binarize)
     if not handle.conditional:
         return typicality_scores(handle.model, x, score, quadrature_grid(handle))

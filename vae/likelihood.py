@@ -444,6 +444,10 @@ def quadrature_log_px(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid
 Score = Literal["log p(x)", "ELBO"]
 
 
+# Part of the key of saved scores (vae/arraycache.py): bump it when typicality_scores' numbers change.
+TYPICALITY_SCORES_VERSION = 1
+
+
 @torch.inference_mode()
 def typicality_scores(model: VAE, x: np.ndarray | torch.Tensor, score: Score = "log p(x)",
                       prior: PriorGrid | None = None, batch_size: int = 128) -> np.ndarray:

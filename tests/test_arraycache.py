@@ -1,0 +1,62 @@
+"""vae/arraycache.py: computed once per key, read back after, recomputed when damaged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae.arraycache import cached_array, file_sha256, key_path
+
+
+def test_computed_once_then_read_back(tmp_path) -> None:
+    calls = []
+
+    def compute() -> np.ndarray:
+        calls.append(1)
+        return np.arange(5, dtype=np.float64) * 1.5
+
+    key = {"what": "demo", "n": 5, "dtype": "float64", "shape": [5]}
+    first = cached_array(key, compute, tmp_path)
+    second = cached_array(key, compute, tmp_path)  # as a restarted server would
+    assert len(calls) == 1 and np.array_equal(first, second)
+    assert [p.name for p in tmp_path.iterdir()] == [key_path(key, tmp_path).name]  # no temp files left
+    cached_array({**key, "n": 6, "shape": [5]}, compute, tmp_path)  # another key, another file
+    assert len(calls) == 2 and len(list(tmp_path.iterdir())) == 2
+
+
+def test_damaged_or_mismatched_files_are_recomputed(tmp_path) -> None:
+    key = {"what": "demo", "dtype": "float64", "shape": [3]}
+    path = key_path(key, tmp_path)
+    path.write_bytes(b"\x93NUMPY garbage")
+    assert cached_array(key, lambda: np.ones(3), tmp_path).tolist() == [1.0, 1.0, 1.0]
+    np.save(path, np.zeros(4))  # wrong shape for the key: not trusted
+    assert cached_array(key, lambda: np.full(3, 2.0), tmp_path).tolist() == [2.0, 2.0, 2.0]
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)  # a pickle is never loaded
+    assert cached_array(key, lambda: np.full(3, 3.0), tmp_path).tolist() == [3.0, 3.0, 3.0]
+
+
+def test_an_unwritable_cache_still_gives_the_result(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert cached_array({"what": "demo"}, lambda: np.ones(2), blocker / "sub").tolist() == [1.0, 1.0]
+
+
+def test_file_hash_is_the_content(tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"same")
+    b.write_bytes(b"same")
+    assert file_sha256(a) == file_sha256(b) != file_sha256(__file__)
+
+
+def test_the_typicality_page_scores_are_kept_on_disk(tmp_path, monkeypatch) -> None:
+    from ui.models import ModelHandle, _scores
+    from vae import arraycache, list_checkpoints, load_checkpoint
+
+    monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path)
+    ckpt = load_checkpoint(next(p for p in list_checkpoints() if p.stem == "mnist-2d"))
+    handle = ModelHandle(ckpt=ckpt, key="test")
+    first = _scores(handle, "val", 6, True, "ELBO")
+    assert first.shape == (6,) and first.dtype == np.float64 and (first < 0).all()
+    (saved,) = list(tmp_path.iterdir())
+    np.save(saved, np.full(6, -7.0))  # what a restarted server would find
+    assert _scores(handle, "val", 6, True, "ELBO").tolist() == [-7.0] * 6
+    assert _scores(handle, "val", 6, False, "ELBO").tolist() != [-7.0] * 6  # another key

@@ -1,0 +1,77 @@
+"""Arrays that are slow to compute and fixed by their inputs, kept on disk in data/cache/.
+
+The typicality page scores 2,000 images by quadrature per model (about 20 s on one thread); with
+this, a restarted server reads them back in milliseconds. A file's name is the sha256 of its key
+(what produced it: the checkpoint's content hash, the split, the score, SCORES_VERSION...), so a
+retrained checkpoint or a change of method gets new files and old ones are never read as new.
+Files are plain .npy read with allow_pickle=False, written atomically (temp file + rename), and
+only ever under the project's data/ folder. A missing, damaged or mismatched file is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .data import PROJECT_ROOT
+
+CACHE_DIR = PROJECT_ROOT / "data" / "cache"
+
+
+def key_path(key: dict[str, object], directory: Path | None = None) -> Path:
+    """The file that holds the array for `key` (JSON-serialisable values), in `directory`
+    (default CACHE_DIR)."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()
+    return Path(directory or CACHE_DIR) / f"{digest[:32]}.npy"
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Content hash of a file (a checkpoint's identity, whatever its name or mtime)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
+                 directory: Path | None = None) -> np.ndarray:
+    """compute() once per key; later calls (in any process) read the saved array back.
+
+    The saved file is trusted only if it loads without pickle and has the dtype and shape of
+    `key["dtype"]` / `key["shape"]` when the key names them; otherwise it is computed again.
+    A cache that cannot be written (read-only disk) only costs the saving, never the result.
+    """
+    path = key_path(key, directory)
+    try:
+        array = np.load(path, allow_pickle=False)
+        if _matches(array, key):
+            return array
+    except (OSError, ValueError, EOFError):
+        pass
+    array = np.asarray(compute())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, array, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass
+    return array
+
+
+def _matches(array: np.ndarray, key: dict[str, object]) -> bool:
+    if "dtype" in key and str(array.dtype) != key["dtype"]:
+        return False
+    return "shape" not in key or list(array.shape) == list(key["shape"])  # type: ignore[arg-type]
