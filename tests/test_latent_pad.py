@@ -107,14 +107,14 @@ def test_the_manifold_map_is_a_pad_over_the_decoded_grid() -> None:
     data = _pad_data(at, "mf_map")
     assert data["spacing"] == "linear" and (data["lo"], data["hi"]) == plot_extent("linear", 3.0, 20)
     assert data["background"].startswith("data:image/png;base64,") and data["overlay"] == ""
-    assert data["hover"] is True and "Click the map" in at.info[0].value
+    assert data["hover"] is True and data["unset"] is True and "Click the map" in at.info[0].value
     # Once the browser holds the decoder and the manifold, a rerun sends ids and z only.
     at.session_state["mf_map"] = {"have": f"{data['model']}|{data['bg']}", "z": None}
     at.session_state["mf_selected_z"] = (1.25, -0.5)
     at.run()
     after = _pad_data(at, "mf_map")
     assert after["decoder"] is None and after["background"] is None and len(json.dumps(after)) < 1000
-    assert (after["z1"], after["z2"]) == (1.25, -0.5)
+    assert (after["z1"], after["z2"]) == (1.25, -0.5) and after["unset"] is False
     assert "Chosen z = (+1.25, -0.50)" in " ".join(m.value.replace("**", "") for m in at.markdown)
     # Another grid is another picture; Gaussian spacing is another plane; the overlay a layer.
     at.slider(key="mf_n").set_value(8).run()

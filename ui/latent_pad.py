@@ -24,6 +24,7 @@ probes lists and dicts for dataframes, which imports pandas and pyarrow, 70 MB, 
   z1, z2              the point to show (the page's truth: its sliders, or the map's selection)
   spacing, lo, hi     the plane (above); ticks: comma-separated z values labelled on the axes
   size, title, legend, dark, pixelated, hover    presentation
+  unset               no z chosen yet (z1, z2 are then the plane's centre): no marker is drawn
   label               the digit class a conditional VAE's decoder gets (null for a plain VAE)
   ack                 the seq of the last commit Python has applied: the JS ignores an older z that
                       arrives after a newer commit (no jump back while a rerun is in flight)
@@ -175,6 +176,7 @@ _CSS = f"""
 .ghost {{ width: 16px; height: 16px; margin: -8px 0 0 -8px; border: 2px solid #ff2d95;
           box-shadow: 0 0 0 1px rgba(255,255,255,.7); display: none; }}
 .lp.hovering .ghost {{ display: block; }}
+.lp.unset .dot, .lp.unset .gx, .lp.unset .gy {{ display: none; }}
 .pad.dragging .dot {{ width: 22px; height: 22px; margin: -11px 0 0 -11px; }}
 .loading {{ position: absolute; inset: auto 0 8px 0; text-align: center; font-size: 12px; color: #666; }}
 .lp.dark .loading {{ color: #ccc; }}
@@ -418,6 +420,7 @@ function createPad(root) {
     st.dragging = true; st.dragStart = performance.now(); st.dragFrames = 0; st.dragMoves = 0;
     rect = pad.getBoundingClientRect();
     pad.classList.add('dragging');
+    root.classList.remove('unset');
     st.z = zFromEvent(e); schedule();
   }
   function move(e) {
@@ -453,6 +456,7 @@ function createPad(root) {
     else return;
     e.preventDefault();
     st.hoverZ = null;
+    root.classList.remove('unset');
     st.z = [st.plane.clamp(round2(next[0])), st.plane.clamp(round2(next[1]))];
     schedule();
     clearTimeout(st.keyTimer);
@@ -479,6 +483,8 @@ function createPad(root) {
     root.classList.toggle('dark', !!data.dark);
     root.classList.toggle('pixelated', !!data.pixelated);
     root.classList.toggle('legend-on', !!data.legend);
+    // No point chosen yet (the map before its first click): no marker, until one is chosen here.
+    root.classList.toggle('unset', !!data.unset && st.lastSeq === 0);
     st.hover = !!data.hover;
     if (!st.hover) st.hoverZ = null;
     const plane = makePlane(data);
@@ -656,7 +662,8 @@ def _pad(
     have = state.get("have") if isinstance(state.get("have"), str) else ""
     held = set(have.split("|")) if have else set()
     committed = _parse_commit(state.get("z"), plane)
-    if z is None:  # no point chosen yet: show the plane's centre
+    unset = z is None
+    if z is None:  # no point chosen yet: the digit shows the plane's centre, no marker is drawn
         middle = float(from_plot(np.array((plane.lo + plane.hi) / 2), plane.spacing))
         z = (middle, middle)
     bg_id, bg_uri = background
@@ -674,6 +681,7 @@ def _pad(
         "ticks": ",".join(f"{t:g}" for t in plane.ticks),
         "label": (int(label or 0) if handle.conditional else None),
         "ack": committed[1] if committed else 0,
+        "unset": unset,
         "decoder": None if model_id in held else export_json,
         "background": None if bg_id in held else bg_uri,
         "overlay_image": None if not overlay_id or overlay_id in held else overlay_uri,

@@ -86,6 +86,8 @@ def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -
     wait_pad_ready(page)
     wait_idle(page)
     box = page.locator(PAD).bounding_box()
+    dot = page.locator('[data-testid="latent-pad-root"] .dot')
+    assert not dot.is_visible()  # no point chosen yet
     clicked_at = page.evaluate("performance.now()")
     # Up and right of the centre: the square is the 20 x 20 manifold's cells, z in +-(3 + 3/19).
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
@@ -94,6 +96,7 @@ def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -
     page.wait_for_function(f"window.__latentPad.shownAt > {clicked_at}", timeout=5_000)  # painted in the page
     shown, committed = _map_z(page)
     assert shown == pytest.approx([want, want], abs=0.03) and committed == [round(v, 2) for v in shown]
+    assert dot.is_visible()
     text = f"Chosen z = ({committed[0]:+.2f}, {committed[1]:+.2f})"
     page.get_by_text(text).wait_for(timeout=20_000)  # the server's rerun followed
     wait_idle(page)
