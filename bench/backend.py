@@ -47,7 +47,7 @@ def photo_of_a_digit(size: int = 1000) -> bytes:
 
 
 def run(checkpoint: str = "checkpoints/mnist-2d") -> dict[str, object]:
-    torch.set_num_threads(1)  # as the app does (ui/models.py): tiny ops, parallel sessions
+    torch.set_num_threads(1)  # as the app does (ui/server.py): tiny ops, parallel sessions
     model = load_checkpoint(checkpoint).model
     jpeg = photo_of_a_digit()
     results: dict[str, object] = {

@@ -8,7 +8,8 @@
   the frame after the digit's canvas was painted)
 - map_click_server_ms: the same click -> the server's rerun has shown the chosen z on the page
   (the commit's round trip: link to the decoder, CVAE style row)
-- rss_mb: the server's resident memory after visiting every page
+- rss_mb: the server's resident memory after visiting every page (cold: the server's saved
+  arrays go to an empty temporary folder, so the typicality scores are computed, not read)
 - concurrency: N sessions pressing slider keys for T seconds at once; errors and round trips
   (timed to the z read-out's update, the same rerun that ships the image)
 """
@@ -16,9 +17,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -50,14 +53,16 @@ PROBE = """
 # In-page probe for the map: pointerdown -> the pad's animation frame that puts the clicked z's
 # digit on the canvas (window.__latentPad.shownAt; the digit may be there already when a hover
 # decoded that very z) -> one more animation frame (the frame that shows it); and pointerdown ->
-# the page's "Chosen z = ..." text shows the z the pad committed.
+# the page's "Chosen z = ..." text shows the newly committed z. Times start at the event's own
+# timeStamp (input delay counts); the listener is in the bubble phase, after the pad's own
+# handler has scheduled its paint, so the frames are counted, not over-counted.
 MAP_PROBE = """
 () => {
   window.__paint = []; window.__server = [];
   const pad = window.__latentPad, fmt = (v) => (v < 0 ? '-' : '+') + Math.abs(v).toFixed(2);
   const main = document.querySelector('[data-testid="stMain"]');
-  window.addEventListener('pointerdown', () => {
-    const t0 = performance.now();
+  window.addEventListener('pointerdown', (e) => {
+    const t0 = e.timeStamp, before = pad.committed;  // the event's own time: input delay counts
     const painted = () => {
       if (pad.shownAt > t0) requestAnimationFrame(() => window.__paint.push(performance.now() - t0));
       else requestAnimationFrame(painted);
@@ -65,7 +70,9 @@ MAP_PROBE = """
     requestAnimationFrame(painted);
     const shown = () => {
       const c = pad.committed;
-      if (c && main.innerText.includes(`Chosen z = (${fmt(c[0])}, ${fmt(c[1])})`)) window.__server.push(performance.now() - t0);
+      if (c && c !== before && main.innerText.includes(`Chosen z = (${fmt(c[0])}, ${fmt(c[1])})`)) {
+        window.__server.push(performance.now() - t0);
+      }
       else requestAnimationFrame(shown);
     };
     window.addEventListener('pointerup', () => requestAnimationFrame(shown), { once: true });
@@ -81,8 +88,11 @@ def streamlit_command(port: int) -> list[str]:
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
 
 
-def start_server(port: int) -> subprocess.Popen:
-    return subprocess.Popen(streamlit_command(port), cwd=ROOT,
+def start_server(port: int, cache_dir: str | None = None) -> subprocess.Popen:
+    """The app on `port`; with cache_dir, its saved arrays (vae/arraycache.py) go there, e.g. an
+    empty folder so that memory and page times are measured cold."""
+    env = dict(os.environ, LATENT_EXPLORER_CACHE_DIR=cache_dir) if cache_dir else None
+    return subprocess.Popen(streamlit_command(port), cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -130,8 +140,9 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     results: dict[str, object] = {}
+    cold_cache = tempfile.TemporaryDirectory(prefix="latent-explorer-bench-")
     t_start = time.perf_counter()
-    server = start_server(port)
+    server = start_server(port, cache_dir=cold_cache.name)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -183,6 +194,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
         results["concurrency"] = asyncio.run(_concurrency(url, sessions, seconds))
     finally:
         stop_server(server)
+        cold_cache.cleanup()
     return results
 
 

@@ -9,7 +9,7 @@ ensure_app_shell()  # before anything else: see ui/shell.py
 import streamlit as st
 
 from ui.images import show_digits
-from ui.latent_pad import latent_map
+from ui.latent_pad import Plane, latent_map
 from ui.models import label_picker, manifold_png, require_model
 from vae.latent import style_row
 
@@ -43,7 +43,8 @@ def _choose(z: tuple[float, float]) -> None:
 def map_and_choice() -> None:
     """A choice reruns only this part: the map's pictures are already in the browser, so the
     rerun sends a few hundred bytes (the point, the link)."""
-    selected = st.session_state.get("mf_selected_z")
+    # A choice made on a wider map (larger r, or linear spacing) is kept on this one's edge.
+    selected = Plane.of_manifold(n, spacing, radius).clamp(st.session_state.get("mf_selected_z"))
     latent_map(handle, selected, key="mf_map", n=n, spacing=spacing, radius=radius, label=label,
                n_points=n_points if overlay else 0, on_commit=_choose)
     info, link, download = st.columns([2, 1, 1], vertical_alignment="center")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vae import VAE, VAEConfig, load_checkpoint  # noqa: E402
+import tempfile  # noqa: E402
+
+# Saved arrays (vae/arraycache.py) go to a folder of this test session, not the project's
+# data/cache/: every run scores the typicality pages' images itself, as a fresh install would.
+# Set before any app server is started (tests/e2e inherit it through the environment).
+_CACHE = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-cache-")
+os.environ["LATENT_EXPLORER_CACHE_DIR"] = _CACHE.name
+
+from vae import VAE, VAEConfig, arraycache, load_checkpoint  # noqa: E402
+
+arraycache.CACHE_DIR = Path(_CACHE.name)
 
 SHIPPED = ROOT / "checkpoints" / "mnist-2d"
 

@@ -90,12 +90,13 @@ def test_a_cvae_class_travels_in_the_url() -> None:
     assert not at.exception and at.selectbox(key="dec_label").value == 3
     at.selectbox(key="dec_label").set_value(8).run()
     assert at.query_params["label"] == "8"
-    bad = AppTest.from_file(APP, default_timeout=120)
-    bad.query_params["model"] = "mnist-2d-cvae"
-    bad.query_params["label"] = "12"  # not a class: ignored
-    bad.switch_page("pages/decoder.py")
-    bad.run()
-    assert not bad.exception and bad.selectbox(key="dec_label").value == 0
+    for wrong in ["12", "²", "-1", "3.0", ""]:  # not a class: ignored
+        bad = AppTest.from_file(APP, default_timeout=120)
+        bad.query_params["model"] = "mnist-2d-cvae"
+        bad.query_params["label"] = wrong
+        bad.switch_page("pages/decoder.py")
+        bad.run()
+        assert not bad.exception and bad.selectbox(key="dec_label").value == 0, wrong
 
 
 def test_interpolation_steps_and_method(app: AppTest) -> None:

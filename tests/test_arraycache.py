@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from vae.arraycache import cached_array, file_sha256, key_path
+from vae.arraycache import cached_array, key_path
 
 
 def test_computed_once_then_read_back(tmp_path) -> None:
@@ -40,11 +41,18 @@ def test_an_unwritable_cache_still_gives_the_result(tmp_path) -> None:
     assert cached_array({"what": "demo"}, lambda: np.ones(2), blocker / "sub").tolist() == [1.0, 1.0]
 
 
-def test_file_hash_is_the_content(tmp_path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.write_bytes(b"same")
-    b.write_bytes(b"same")
-    assert file_sha256(a) == file_sha256(b) != file_sha256(__file__)
+def test_weights_hash_is_the_loaded_content(tmp_path) -> None:
+    from vae import list_checkpoints, load_checkpoint, save_checkpoint
+
+    path = next(p for p in list_checkpoints() if p.stem == "mnist-2d")
+    ckpt = load_checkpoint(path)
+    copy = load_checkpoint(save_checkpoint(tmp_path / "copy", ckpt.model, {"other": 1.0}, "x", "y"))
+    assert copy.weights_sha256 == ckpt.weights_sha256  # same weights, other file and metadata
+    with torch.no_grad():
+        copy.model.decoder[0].bias[0] += 1e-3
+    assert load_checkpoint(path).weights_sha256 == ckpt.weights_sha256
+    del copy.__dict__["weights_sha256"]
+    assert copy.weights_sha256 != ckpt.weights_sha256
 
 
 def test_the_typicality_page_scores_are_kept_on_disk(tmp_path, monkeypatch) -> None:

@@ -117,6 +117,9 @@ def test_the_manifold_map_is_a_pad_over_the_decoded_grid() -> None:
     assert (after["z1"], after["z2"]) == (1.25, -0.5) and after["unset"] is False
     assert "Chosen z = (+1.25, -0.50)" in " ".join(m.value.replace("**", "") for m in at.markdown)
     # Another grid is another picture; Gaussian spacing is another plane; the overlay a layer.
+    at.slider(key="mf_radius").set_value(1.0).run()  # a smaller map: the choice moves to its edge
+    assert (_pad_data(at, "mf_map")["z1"], _pad_data(at, "mf_map")["z2"]) == (1.05, -0.5)  # 1 + half a cell (1/19)
+    at.slider(key="mf_radius").set_value(3.0).run()
     at.slider(key="mf_n").set_value(8).run()
     small = _pad_data(at, "mf_map")
     assert small["bg"] != data["bg"] and small["background"].startswith("data:image/png")
@@ -141,3 +144,4 @@ def test_plane_geometry() -> None:
     assert gaussian.lo < 0 < 1 < gaussian.hi
     assert gaussian.z_range == pytest.approx(tuple(from_plot(np.array([1e-6, 1 - 1e-6]), "gaussian")))
     assert _parse_commit({"z": [9.0, -9.0], "seq": 1}, gaussian)[0] == pytest.approx(gaussian.z_range[::-1])
+    assert linear.clamp((5.0, -0.123)) == (3.16, -0.12) and linear.clamp(None) is None

@@ -16,7 +16,7 @@ Gaussian-spaced manifold (equal prior mass per cell) maps pixels to z exactly as
 Data flow (Python -> JS, the component's `data`; every value a plain scalar or string: Streamlit
 probes lists and dicts for dataframes, which imports pandas and pyarrow, 70 MB, into the server):
   model, bg, overlay  content ids (sha256) of the decoder export and of the pictures
-  decoder             vae.export.decoder_export_json(model) (~5 MB of JSON for the shipped model),
+  decoder             vae.export.decoder_export(model) as compact JSON text (~5 MB, shipped model),
   background,         PNG data URIs - each sent only while the browser has not confirmed it holds
   overlay_image       it: the JS parses each once, caches it in window.__latentPadCache by id and
                       reports `have` = "<model>|<bg>[|<overlay>]" back; later reruns send ids only
@@ -99,6 +99,13 @@ class Plane:
         """The smallest and largest z (either axis) inside the square."""
         z = from_plot(np.array([self.lo, self.hi]), self.spacing)  # clipped into (0, 1) if Gaussian
         return float(z[0]), float(z[1])
+
+    def clamp(self, z: tuple[float, float] | None) -> tuple[float, float] | None:
+        """z moved into the square (a choice made on a larger map stays on this one's edge)."""
+        if z is None:
+            return None
+        lo, hi = self.z_range
+        return (round(min(max(float(z[0]), lo), hi), 2), round(min(max(float(z[1]), lo), hi), 2))
 
 
 _LEGEND = "".join(
@@ -327,11 +334,16 @@ function createPad(root) {
     lastSeq: 0, committedAt: 0, raf: 0, keyTimer: 0, imageData: null, msShown: 0, recent: [],
   };
 
-  // The pad's rectangle, read once per drag: reading it on every move would force a style and
-  // layout pass of the whole page per event (costly on a busy CPU).
+  // The pad's picture area (inside its 1px border, as the pictures and the dot are placed),
+  // read once per drag: reading it on every move would force a style and layout pass of the
+  // whole page per event (costly on a busy CPU).
   let rect = null;
+  function area() {
+    const r = pad.getBoundingClientRect();
+    return { left: r.left + pad.clientLeft, top: r.top + pad.clientTop, width: pad.clientWidth, height: pad.clientHeight };
+  }
   function zFromEvent(e) {
-    const r = rect || pad.getBoundingClientRect();
+    const r = rect || area();
     const fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
     return [st.plane.z(fx), st.plane.z(1 - fy)];
   }
@@ -418,7 +430,7 @@ function createPad(root) {
     pad.focus({ preventScroll: true, focusVisible: false });
     pad.setPointerCapture(e.pointerId);
     st.dragging = true; st.dragStart = performance.now(); st.dragFrames = 0; st.dragMoves = 0;
-    rect = pad.getBoundingClientRect();
+    rect = area();
     pad.classList.add('dragging');
     root.classList.remove('unset');
     st.z = zFromEvent(e); schedule();
@@ -457,6 +469,10 @@ function createPad(root) {
     e.preventDefault();
     st.hoverZ = null;
     root.classList.remove('unset');
+    // A commit is pending from now on: a rerun that arrives before it (the previous commit's)
+    // must not put the server's older z back (see `stale` in update).
+    st.lastSeq = Math.max(Date.now(), st.lastSeq + 1);
+    st.committedAt = performance.now();
     st.z = [st.plane.clamp(round2(next[0])), st.plane.clamp(round2(next[1]))];
     schedule();
     clearTimeout(st.keyTimer);
@@ -742,7 +758,7 @@ def latent_map(
 ) -> tuple[float, float] | None:
     """The manifold page's map: the decoded n x n manifold as the pad's plane (and the first
     n_points test-set latent means over it), hover to preview a z, click or drag to choose one.
-    Same contract as latent_pad; z None shows no choice yet (the point sits at the centre)."""
+    Same contract as latent_pad; z None: no choice yet (no marker; the digit shows the centre)."""
     plane = Plane.of_manifold(n, spacing, radius)
     overlay = _overlay_uri(handle.key, handle, n_points, plane, 2 * MAP_PX) if n_points else None
     return _pad(handle, z, key, plane, _manifold_uri(handle.key, handle, n, spacing, radius, label),

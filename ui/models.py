@@ -254,7 +254,7 @@ def label_picker(handle: ModelHandle, key: str, default: int = 0,
     classes = list(range(handle.ckpt.config.num_classes))
     if url_param and key not in st.session_state:
         wanted = st.query_params.get(url_param, "")
-        if wanted.isdigit() and int(wanted) in classes:
+        if wanted in {str(c) for c in classes}:  # not isdigit(): "²" is a digit int() refuses
             default = int(wanted)
     choice = st.selectbox(label, classes, index=default, key=key,
                           help="This model is conditional: the decoder also gets the digit label, "
@@ -286,11 +286,13 @@ def handle_for(name: str) -> ModelHandle | None:
 # Exact 2-D quantities are cheap for one image but not for thousands: the decoded quadrature
 # grid (in memory) and the scores of the reference sets are computed once per model (and
 # binarisation and score); the scores are also kept in data/cache/ across server restarts, keyed
-# by the checkpoint file's content hash (vae/arraycache.py).
+# by the loaded weights' content hash (vae/arraycache.py).
 
 from vae.data import fixed_binarization  # noqa: E402
 from vae.latent import grid_axis  # noqa: E402
-from vae.arraycache import cached_array, file_sha256  # noqa: E402
+import torch  # noqa: E402
+
+from vae.arraycache import cached_array  # noqa: E402
 from vae.likelihood import (  # noqa: E402
     TYPICALITY_SCORES_VERSION,
     PriorGrid,
@@ -328,9 +330,11 @@ def _split_images(split: str, n: int, binarize: bool) -> tuple[np.ndarray, np.nd
 def _scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
     """Scores of the first n images of a split, computed once per checkpoint content and kept in
     data/cache/ (vae/arraycache.py), so a restarted server does not score them again."""
+    # The loaded weights' hash (not the file's: it may have been rewritten since it was loaded)
+    # and torch's version (the binarisation's random stream and the numerics come from it).
     key = {"what": "typicality scores", "version": TYPICALITY_SCORES_VERSION,
-           "checkpoint_sha256": file_sha256(handle.ckpt.path), "split": split, "n": n,
-           "binarize": binarize, "score": score, "dtype": "float64", "shape": [n]}
+           "weights_sha256": handle.ckpt.weights_sha256, "torch": torch.__version__, "split": split,
+           "n": n, "binarize": binarize, "score": score, "dtype": "float64", "shape": [n]}
     return cached_array(key, lambda: np.asarray(_compute_scores(handle, split, n, binarize, score), np.float64))
 
 

@@ -2,8 +2,8 @@
 
 The typicality page scores 2,000 images by quadrature per model (about 20 s on one thread); with
 this, a restarted server reads them back in milliseconds. A file's name is the sha256 of its key
-(what produced it: the checkpoint's content hash, the split, the score, SCORES_VERSION...), so a
-retrained checkpoint or a change of method gets new files and old ones are never read as new.
+(what produced it: the weights' content hash, the split, the score, the method's version...),
+so a retrained checkpoint or a change of method gets new files and old ones are never read as new.
 Files are plain .npy read with allow_pickle=False, written atomically (temp file + rename), and
 only ever under the project's data/ folder. A missing, damaged or mismatched file is recomputed.
 """
@@ -21,7 +21,9 @@ import numpy as np
 
 from .data import PROJECT_ROOT
 
-CACHE_DIR = PROJECT_ROOT / "data" / "cache"
+# The project's data/cache/; an operator (or a benchmark wanting a cold cache) may point
+# LATENT_EXPLORER_CACHE_DIR elsewhere.
+CACHE_DIR = Path(os.environ.get("LATENT_EXPLORER_CACHE_DIR") or PROJECT_ROOT / "data" / "cache")
 
 
 def key_path(key: dict[str, object], directory: Path | None = None) -> Path:
@@ -29,15 +31,6 @@ def key_path(key: dict[str, object], directory: Path | None = None) -> Path:
     (default CACHE_DIR)."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()
     return Path(directory or CACHE_DIR) / f"{digest[:32]}.npy"
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Content hash of a file (a checkpoint's identity, whatever its name or mtime)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
@@ -66,7 +59,7 @@ def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    except OSError:
+    except (OSError, ValueError):  # a read-only disk, or an array np.save refuses without pickle
         pass
     return array
 

@@ -14,10 +14,12 @@ temporary file in the same folder, are fsynced, then renamed over the target (at
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,16 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return checkpoint_name(self.path)
+
+    @cached_property
+    def weights_sha256(self) -> str:
+        """Content id of the loaded model: its config and every tensor's bytes, as read (a file
+        rewritten since then does not change it). Keys caches of results computed from it."""
+        digest = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode("utf-8"))
+        for key, value in sorted(self.model.state_dict().items()):
+            digest.update(key.encode("utf-8"))
+            digest.update(value.detach().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
 
 def resolve_path(path: str | os.PathLike[str]) -> Path:

@@ -10,15 +10,14 @@ The latent map has two coordinate systems:
 
 from __future__ import annotations
 
-import base64
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .latent import Manifold, Spacing
-from .render import DIGIT_COLORS, png_bytes
+from .latent import Spacing
+from .render import DIGIT_COLORS
 
 Z_TICKS = np.array([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
 
@@ -39,10 +38,6 @@ def from_plot(u: np.ndarray, spacing: Spacing) -> np.ndarray:
     return u
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def _cell_edges(centres: np.ndarray) -> tuple[float, float]:
     """Outer edges of a row of evenly spaced cell centres (plot coordinates)."""
     step = (centres[-1] - centres[0]) / (len(centres) - 1) if len(centres) > 1 else 1.0
@@ -59,7 +54,6 @@ def plot_extent(spacing: Spacing, radius: float, n: int) -> tuple[float, float]:
 def latent_map(
     spacing: Spacing = "linear",
     radius: float = 3.0,
-    manifold: Manifold | None = None,
     points: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     marker: Sequence[float] | None = None,
@@ -69,20 +63,14 @@ def latent_map(
     height: int = 620,
     title: str | None = None,
 ) -> go.Figure:
-    """The latent plane: manifold image, data scatter, marker, path, ellipses.
+    """The latent plane (the frame of a 20 x 20 manifold of that radius): data scatter, marker,
+    path, ellipses. (The manifold page's map is the live pad, ui/latent_pad.py.)
 
     points [N, 2] / labels [N]: latent means coloured by digit, one legend entry per digit.
     path [S, 2]: a polyline with numbered steps. ellipses: (closed contour [P, 2], name).
     """
     fig = go.Figure()
-    n = manifold.n if manifold is not None else 20
-    lo, hi = plot_extent(spacing, radius, n)
-    if manifold is not None:
-        fig.add_layout_image(
-            source=_data_uri(png_bytes(manifold.image)),
-            xref="x", yref="y", x=lo, y=hi, sizex=hi - lo, sizey=hi - lo,
-            sizing="stretch", layer="below",
-        )
+    lo, hi = plot_extent(spacing, radius, 20)
     if points is not None and labels is not None and len(points):
         plot_xy = to_plot(points, spacing)
         for digit in range(10):
@@ -92,7 +80,6 @@ def latent_map(
             fig.add_trace(go.Scattergl(
                 x=plot_xy[sel, 0], y=plot_xy[sel, 1], mode="markers", name=str(digit),
                 marker=dict(size=4, color=DIGIT_COLORS[digit], opacity=0.75),
-                unselected=dict(marker=dict(opacity=0.75)),  # a click must not dim the data
                 customdata=points[sel],
                 hovertemplate=f"digit {digit}<br>z = (%{{customdata[0]:.2f}}, %{{customdata[1]:.2f}})<extra></extra>",
             ))
@@ -135,7 +122,7 @@ def latent_map(
         title=title,
         xaxis=dict(axis, title="z₁"),
         yaxis=dict(axis, title="z₂", scaleanchor="x", scaleratio=1),
-        plot_bgcolor="black" if manifold is not None else "white",
+        plot_bgcolor="white",
         legend=dict(title="digit", itemsizing="constant"),
         dragmode="pan",
         clickmode="event+select",
