@@ -120,8 +120,11 @@ def test_the_manifold_map_is_a_pad_over_the_decoded_grid() -> None:
     at.slider(key="mf_radius").set_value(1.0).run()  # a smaller map: the choice moves to its edge
     assert (_pad_data(at, "mf_map")["z1"], _pad_data(at, "mf_map")["z2"]) == (1.05, -0.5)  # 1 + half a cell (1/19)
     at.slider(key="mf_radius").set_value(3.0).run()
+    at.slider(key="mf_n").set_value(40).run()  # 1120 picture pixels on a 560 px map: smoothed
+    assert _pad_data(at, "mf_map")["pixelated"] is False
     at.slider(key="mf_n").set_value(8).run()
     small = _pad_data(at, "mf_map")
+    assert small["pixelated"] is True  # enlarged: crisp pixels
     assert small["bg"] != data["bg"] and small["background"].startswith("data:image/png")
     at.radio(key="mf_spacing").set_value("Gaussian quantiles").run()
     gaussian = _pad_data(at, "mf_map")

@@ -764,4 +764,6 @@ def latent_map(
     return _pad(handle, z, key, plane, _manifold_uri(handle.key, handle, n, spacing, radius, label),
                 on_commit, label, overlay=overlay, size=MAP_PX,
                 title=f"Manifold E[x|z], {n}×{n}" + (" · test-set means" if n_points else ""),
-                legend=bool(n_points), dark=True, pixelated=True, hover=True)
+                legend=bool(n_points), dark=True, hover=True,
+                # Crisp pixels when the picture is enlarged; smooth when it is shrunk (n > 20).
+                pixelated=n * handle.ckpt.config.image_shape[-1] <= MAP_PX)
