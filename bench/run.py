@@ -10,6 +10,8 @@ speed against a reference loop).
 
 from __future__ import annotations
 
+import ui.server  # noqa: F401 - first: the app's process settings (OMP_NUM_THREADS) before torch loads
+
 import json
 import os
 import platform

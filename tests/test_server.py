@@ -3,6 +3,7 @@ effect, in fresh processes: memory freed by a worker thread goes back to the ker
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,34 @@ def test_configure_process_sets_one_torch_thread() -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# In a fresh process: import (or not) ui first, then torch; ask OpenMP, in a new thread (as
+# Streamlit runs each rerun), how many threads an op there would use.
+_OPENMP_PROBE = """
+import sys, threading, ctypes, os
+sys.path.insert(0, {root!r})
+os.environ.pop("OMP_NUM_THREADS", None)
+if {ui_first}:
+    import ui  # noqa: F401
+import torch
+torch.set_num_threads(1)  # in this (main) thread only
+gomp = next(line.split()[-1] for line in open('/proc/self/maps') if 'libgomp' in line)
+out = []
+t = threading.Thread(target=lambda: out.append(ctypes.CDLL(gomp).omp_get_max_threads()))
+t.start(); t.join()
+print(out[0])
+"""
+
+
+def _openmp_threads_in_a_new_thread(ui_first: bool) -> int:
+    out = subprocess.run([sys.executable, "-c", _OPENMP_PROBE.format(root=str(ROOT), ui_first=ui_first)],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
+                    reason="needs Linux (/proc/self/maps) and 2+ cores to tell 1 thread from the default")
+def test_every_thread_uses_one_openmp_thread_once_ui_is_imported() -> None:
+    assert _openmp_threads_in_a_new_thread(ui_first=False) >= 2  # the trap: set_num_threads is per thread
+    assert _openmp_threads_in_a_new_thread(ui_first=True) == 1

@@ -11,13 +11,23 @@ Why they exist (measured with bench/browser.py's rss_mb, after visiting every pa
 - One intra-op thread for torch: the app's tensors are tiny (one z, a 40x40 grid) and sessions
   run in parallel threads; with two threads per op a busy machine made one decode 44 ms instead
   of 0.2 ms (OpenMP threads waiting on each other).
+- ...in every thread. torch.set_num_threads(1) reaches only the thread that calls it: Streamlit
+  runs each rerun (a fragment's too) in a new thread, where OpenMP still used two threads, and
+  after a pause between two slider steps the sleeping second one made a 0.25 ms decode take
+  10 ms. OMP_NUM_THREADS=1, set before torch (and its OpenMP runtime) loads, is every thread's
+  default. This module sets it on import; `ui/__init__.py` imports it first, so any page or
+  app.py that imports from ui/ does so before torch.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
+
+# Before torch is imported anywhere in this process (see the module docstring).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # glibc <malloc.h> parameter numbers for mallopt().
 _M_TRIM_THRESHOLD = -1
