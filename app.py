@@ -1,5 +1,6 @@
-"""Latent Explorer: the Streamlit entry point. Navigation and page order only; each page
-lives in pages/ and gets its model from ui.models (the sidebar picker)."""
+"""Latent Explorer: the Streamlit entry point. The server process's settings, then navigation
+and page order only; each page lives in pages/ and gets its model from ui.models (the sidebar
+picker)."""
 
 import streamlit as st
 
