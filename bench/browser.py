@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from .backend import summarize
-from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
+from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port, wait_idle
 from .pad import PAD, wait_pad_ready
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +128,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _idle(page) -> None:  # noqa: ANN001
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.wait_for_timeout(100)
-    page.wait_for_selector(IDLE, timeout=60_000)
-
-
 def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 30.0) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
@@ -151,26 +145,26 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
             page.goto(url)
             page.get_by_role("heading", name="Latent Explorer").wait_for(timeout=120_000)
             page.wait_for_selector('[data-testid="stImage"] img', timeout=60_000)
-            _idle(page)
+            wait_idle(page)
             results["startup_s"] = round(time.perf_counter() - t_start, 2)
 
             # Slider round trip: start at z1 = -3 so every step decodes a new z (no cache hits).
             page.goto(f"{url}/decoder?z1=-3.00&z2=0.50")
             page.wait_for_selector('[data-testid="stSlider"] input[type="range"]')
-            _idle(page)
+            wait_idle(page)
             page.evaluate(PROBE)
             slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
             slider.focus()
             for i in range(moves):
                 page.keyboard.press("ArrowRight")
                 page.wait_for_function(f"window.__rt.length >= {i + 1}", timeout=10_000)
-                _idle(page)
+                wait_idle(page)
             results["slider_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
 
             # Map click: click distinct points of the manifold (the latent pad, ui/latent_pad.py).
             page.goto(f"{url}/manifold")
             wait_pad_ready(page)
-            _idle(page)
+            wait_idle(page)
             page.evaluate(MAP_PROBE)
             box = page.locator(PAD).bounding_box()
             rng = random.Random(0)
@@ -180,7 +174,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
                 page.mouse.click(x, y)
                 page.wait_for_function(f"window.__paint.length > {i} && window.__server.length > {i}",
                                        timeout=20_000)
-                _idle(page)
+                wait_idle(page)
             results["map_click_roundtrip_ms"] = summarize(page.evaluate("window.__paint"))
             results["map_click_server_ms"] = summarize(page.evaluate("window.__server"))
 
@@ -188,7 +182,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
             for path in PAGES:
                 page.goto(f"{url}/{path}")
                 page.wait_for_selector('[data-testid="stApp"]')
-                _idle(page)
+                wait_idle(page)
             results["rss_mb"] = rss_mb(server.pid)
             browser.close()
         results["concurrency"] = asyncio.run(_concurrency(url, sessions, seconds))

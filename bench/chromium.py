@@ -20,3 +20,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_idle(page, timeout: float = 60_000, settle_ms: float = 150) -> None:  # noqa: ANN001 - playwright Page
+    """Wait until the app has finished its current script run, and still has a moment later
+    (a widget callback or a component's handshake may start another run right after one)."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_selector(IDLE, timeout=timeout)

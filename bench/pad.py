@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE
+from .chromium import CHROMIUM, CHROMIUM_ARGS, wait_idle
 
 PAD = '[data-testid="latent-pad"]'
 
@@ -87,20 +87,20 @@ def measure_pad(url: str, seconds: float = 1.5, repeats: int = 3) -> dict[str, A
                 # The app's root first: on a fresh server a deep link that comes first is run as a
                 # legacy pages/ page, without app.py (no wide layout, another sidebar).
                 page.goto(url, wait_until="domcontentloaded")
-                page.wait_for_selector(IDLE, timeout=120_000)
+                wait_idle(page, timeout=120_000)
             page.goto(decoder_page_url(url), wait_until="domcontentloaded")
-            page.wait_for_selector(IDLE, timeout=120_000)
+            wait_idle(page, timeout=120_000)
             model = wait_pad_ready(page, timeout_ms=120_000)
-            page.wait_for_selector(IDLE, timeout=60_000)
+            wait_idle(page, timeout=60_000)
             scripted_drag(page, seconds=0.4)  # warm-up: JIT, first paints
-            page.wait_for_selector(IDLE, timeout=60_000)
+            wait_idle(page, timeout=60_000)
             drags, decode_ms = [], []
             for _ in range(repeats):
                 drag = scripted_drag(page, seconds=seconds)
                 times = page.evaluate(f"window.__latentPad.decodeMs.slice({drag['first_frame']})")
                 decode_ms.extend(times[: drag["frames"]])
                 drags.append(drag)
-                page.wait_for_selector(IDLE, timeout=60_000)
+                wait_idle(page, timeout=60_000)
             loop_ms = page.evaluate("""() => {  // back-to-back decodes, no painting
                 const t = [], pad = window.__latentPad;
                 for (let i = 0; i < 200; i++) {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.browser import stop_server, streamlit_command, wait_health
-from bench.chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS, free_port, wait_idle  # noqa: F401 - wait_idle: for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -70,13 +70,6 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until the app has finished its current script run."""
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(150)
-    page.wait_for_selector(IDLE, timeout=timeout)
 
 
 def open_page(page, url: str) -> None:
