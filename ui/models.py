@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
 from vae.data import DataError, load_mnist
@@ -290,8 +291,6 @@ def handle_for(name: str) -> ModelHandle | None:
 
 from vae.data import fixed_binarization  # noqa: E402
 from vae.latent import grid_axis  # noqa: E402
-import torch  # noqa: E402
-
 from vae.arraycache import cached_array  # noqa: E402
 from vae.likelihood import (  # noqa: E402
     TYPICALITY_SCORES_VERSION,

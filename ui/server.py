@@ -1,4 +1,5 @@
-"""Process-wide settings for the Streamlit server, applied once by app.py before any page runs.
+"""Process-wide settings for the Streamlit server: OpenMP's thread count on import (before torch
+loads), the rest applied once by app.py before any page runs.
 
 Why they exist (measured with bench/browser.py's rss_mb, after visiting every page once):
 - glibc's malloc gives each thread that contends for the heap its own arena (up to 8 per core)

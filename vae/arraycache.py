@@ -1,11 +1,12 @@
 """Arrays that are slow to compute and fixed by their inputs, kept on disk in data/cache/.
 
-The typicality page scores 2,000 images by quadrature per model (about 20 s on one thread); with
-this, a restarted server reads them back in milliseconds. A file's name is the sha256 of its key
-(what produced it: the weights' content hash, the split, the score, the method's version...),
-so a retrained checkpoint or a change of method gets new files and old ones are never read as new.
-Files are plain .npy read with allow_pickle=False, written atomically (temp file + rename), and
-only ever under the project's data/ folder. A missing, damaged or mismatched file is recomputed.
+The typicality page scores 1,000 validation and 1,000 test images by quadrature per model
+(about 20 s on one thread); with this, a restarted server reads them back in milliseconds. A
+file's name is the sha256 of its key (what produced it: the weights' content hash, the split,
+the score, the method's version...), so a retrained checkpoint or a change of method gets new
+files and old ones are never read as new. Files are plain .npy read with allow_pickle=False,
+written atomically (temp file + rename), and only under the project's data/ folder (unless an
+operator sets LATENT_EXPLORER_CACHE_DIR). A missing, damaged or mismatched file is recomputed.
 """
 
 from __future__ import annotations
