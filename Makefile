@@ -20,10 +20,13 @@ setup: $(STAMP)
 run: setup
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# The latent plane's JS unit tests (node's own runner, no npm packages), then pytest.
 test: setup
+	node --test tests/js/
 	$(PY) -m pytest
 
 test-fast: setup
+	node --test tests/js/
 	$(PY) -m pytest -m "not slow"
 
 # Reproduces the shipped checkpoints (about 100 min on one CPU thread each; run in parallel

@@ -1,26 +1,35 @@
-"""Latent Explorer: the Streamlit entry point. The server process's settings, then navigation
-and page order only; each page lives in pages/ and gets its model from ui.models (the sidebar
-picker)."""
+"""Latent Explorer: the Streamlit entry point. The server process's settings, then the one
+registry of pages (PAGES: the navigation, and the home page's links, come from it); each page
+lives in pages/ and gets its model from ui.models (the sidebar picker)."""
 
 import streamlit as st
 
 from ui.server import configure_process
+from ui.shell import PageEntry, navigation
 
 configure_process()  # malloc and torch threads for a long-lived server: see ui/server.py
 
 st.set_page_config(page_title="Latent Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/manifold.py", title="Latent map & manifold", icon=":material/grid_on:", url_path="manifold"),
-    st.Page("pages/decoder.py", title="Decoder", icon=":material/tune:", url_path="decoder"),
-    st.Page("pages/interpolate.py", title="Interpolation", icon=":material/linear_scale:", url_path="interpolate"),
-    st.Page("pages/encode.py", title="Encode an image", icon=":material/draw:", url_path="encode"),
-    st.Page("pages/posterior.py", title="Posterior & likelihood", icon=":material/functions:", url_path="posterior"),
-    st.Page("pages/typicality.py", title="Typicality", icon=":material/query_stats:", url_path="typicality"),
-    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:", url_path="generate"),
-    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:", url_path="compare"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    PageEntry("pages/home.py", "Home", ":material/home:", "", "what a VAE is, the model card, samples"),
+    PageEntry("pages/manifold.py", "Latent map & manifold", ":material/grid_on:", "manifold",
+              "the decoder's whole output space; hover or click to decode"),
+    PageEntry("pages/decoder.py", "Decoder", ":material/tune:", "decoder", "drag z and watch E[x|z]"),
+    PageEntry("pages/interpolate.py", "Interpolation", ":material/linear_scale:", "interpolate",
+              "walk between two encoded digits"),
+    PageEntry("pages/encode.py", "Encode an image", ":material/draw:", "encode",
+              "upload or draw a digit, see q(z|x)"),
+    PageEntry("pages/posterior.py", "Posterior & likelihood", ":material/functions:", "posterior",
+              "exact p(z|x) and log p(x) in nats, next to q(z|x) and the ELBO"),
+    PageEntry("pages/typicality.py", "Typicality", ":material/query_stats:", "typicality",
+              "is an image like the data? A score, a percentile, a verdict"),
+    PageEntry("pages/generate.py", "Generate", ":material/auto_awesome:", "generate",
+              "samples from the prior, and the holes between the data"),
+    PageEntry("pages/compare.py", "Compare models", ":material/compare:", "compare",
+              "two models side by side, one z cursor"),
+    PageEntry("pages/train.py", "Train", ":material/model_training:", "train",
+              "your own VAE or CVAE, live curves and manifold"),
 ]
 
-st.navigation(PAGES).run()
+navigation(PAGES).run()

@@ -78,7 +78,7 @@ def run(checkpoint: str = "checkpoints/mnist-2d") -> dict[str, object]:
     }
     try:  # the exact posterior grid (issue 4); absent in older trees
         from vae.data import load_mnist
-        from vae.likelihood import exact_posterior, prior_grid
+        from vae.quadrature import exact_posterior, prior_grid
 
         x = load_mnist("test")[0][0].astype(np.float32) / 255.0
         prior = prior_grid(model)  # cached per model in the app (the prior's bulk, decoded once)

@@ -161,7 +161,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
                 wait_idle(page)
             results["slider_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
 
-            # Map click: click distinct points of the manifold (the latent pad, ui/latent_pad.py).
+            # Map click: click distinct points of the manifold (the latent pad, ui/latent_plane/plane.js).
             page.goto(f"{url}/manifold")
             wait_pad_ready(page)
             wait_idle(page)

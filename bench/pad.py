@@ -1,5 +1,5 @@
 """The live latent pad in real Chromium: in-browser decode time per frame and frames per second
-of a scripted mouse drag, both measured inside the page (window.__latentPad, ui/latent_pad.py).
+of a scripted mouse drag, both measured inside the page (window.__latentPad, ui/latent_plane/plane.js).
 
     python -m bench.pad http://127.0.0.1:8501      # a running `streamlit run app.py`
 
@@ -43,7 +43,7 @@ def scripted_drag(page, seconds: float = 1.0, rate_hz: float = 120.0) -> dict[st
     machine. Returns the drag as the page saw it: {ms, frames, moves (pointermove events
     received), fps, first_frame} where first_frame indexes window.__latentPad.decodeMs at the
     drag's start."""
-    box = page.locator(PAD).bounding_box()
+    box = page.locator(PAD).first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     rx, ry = box["width"] * 0.38, box["height"] * 0.38
 

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 from vae import VAEConfig
 from vae.data import binarize, fixed_binarization, load_mnist, to_float_tensor
-from vae.likelihood import elbo_terms
+from vae.bounds import elbo_terms
 from vae.train import TrainEvent, TrainOptions, train
 
 TARGET_NATS = 150.0
@@ -56,7 +56,7 @@ class ReferenceVAE(nn.Module):
         return (bce + kld) / x.shape[0]
 
     @property
-    def config(self) -> VAEConfig:  # lets vae.likelihood.elbo_terms evaluate it
+    def config(self) -> VAEConfig:  # lets vae.bounds.elbo_terms evaluate it
         return VAEConfig()
 
 

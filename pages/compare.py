@@ -1,20 +1,20 @@
 """Compare: two models side by side with the same controls and one z cursor for both."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
-from ui.images import show_digit, show_png
-from ui.latent_pad import latent_pad
-from ui.models import DEFAULT_MODEL, handle_for, label_picker, manifold, scatter_background, usable_names
+from ui.shell import page_header
+from ui.latent_plane import latent_plane
+from ui.layers import manifold_layer, means_layer
+from ui.models import DEFAULT_MODEL, handle_for, usable_names
+from ui.widgets import label_picker
 from ui.tables import show_table
-from vae.latent import decode_one
-from vae.render import mark_point
+from vae.plane import Plane
 
-st.title("Compare two models")
-st.caption("Same grid, same z: how do β, conditioning or size change the latent space?")
+page_header(
+    "Compare two models",
+    "Same grid, same z: how do β, conditioning or size change the latent space?",
+    model=False,
+)
 
 names = usable_names()
 if len(names) < 2:
@@ -39,16 +39,14 @@ with st.sidebar:
     z2 = st.slider("z₂", -4.0, 4.0, 0.0, 0.05, key="cmp_z2")
 
 
-
 def _from_pad(z: tuple[float, float]) -> None:
     # A pad commit moves the shared sliders (a callback: the sliders already exist).
     st.session_state.cmp_z1, st.session_state.cmp_z2 = round(z[0], 2), round(z[1], 2)
 
 
-with st.expander(f"Live pad: drag z across {name_a}'s latent plane (both models follow on release)",
-                 expanded=True):
-    latent_pad(handles[0], (z1, z2), key="cmp_pad", on_commit=_from_pad,
-               label=st.session_state.get("cmp_label_a"))
+RADIUS = 4.0  # the manifolds span the sliders' range
+st.caption("Hover either plane to preview a z on that model; click or drag to move the shared z: "
+           "both models follow on release.")
 
 
 def _nats(value: float | None) -> str:
@@ -64,13 +62,11 @@ for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a
     with col:
         st.subheader(name)
         label = label_picker(handle, key=f"cmp_label_{side}")
-        grid = manifold(handle, n, spacing, 3.0, label)
-        show_digit(grid.image, f"Manifold ({spacing})", size=420)
-        d1, d2 = st.columns(2)
-        with d1:
-            show_digit(decode_one(handle.view(label), (z1, z2)), f"E[x|z] at ({z1:+.2f}, {z2:+.2f})", size=196)
-        with d2:
-            show_png(mark_point(scatter_background(handle), (z1, z2)), "Test-set latent means", width=196)
+        plane = Plane.of_manifold(n, spacing, RADIUS)
+        latent_plane(handle, f"cmp_pad_{side}", plane,
+                     [manifold_layer(handle, n, spacing, RADIUS, label, 300), means_layer(handle, visible=False)],
+                     (z1, z2), on_commit=_from_pad, label=label, size=300, dark=True,
+                     title=f"Manifold ({spacing}), {n}×{n}")
     m, c = handle.ckpt.metrics, handle.ckpt.config
     rows.append((name, "CVAE" if handle.conditional else "VAE", f"{c.beta:g}",
                  "-".join(map(str, c.decoder_hidden)), _nats(m.get("test_elbo")),

@@ -1,32 +1,32 @@
 """Decoder: choose z on the live latent pad (or with the sliders) and see E[x|z].
 
-While the pad's point is dragged the browser decodes every frame itself (ui/latent_pad.py); on
+While the pad's point is dragged the browser decodes every frame itself (ui/latent_plane/); on
 release z is committed here, into the sliders' keys and the URL. The sliders are the precise
 alternative and move the pad's point. Everything lives in one st.fragment, so a commit or a
 slider step reruns only that part.
 """
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import numpy as np
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import show_png
-from ui.latent_pad import decoder_summary, latent_pad
-from ui.models import label_picker, require_model
+from ui.latent_plane import decoder_summary, latent_plane
+from ui.layers import means_layer
+from ui.widgets import label_picker
 from vae.latent import decode_one, sample_prior
+from vae.plane import Plane
 from vae.render import png_bytes
 
 Z_LIMIT = 4.0
 MAP_EXTENT = 4.0
 
-handle = require_model()
-st.title("Decoder")
-st.caption("Drag the point across the latent map: the digit beside it is the decoder's mean "
-           "E[x|z] (each pixel's probability of being ink), decoded in your browser at every "
-           "frame. Release to keep z; arrow keys move it too, the sliders set it exactly.")
+handle = page_header(
+    "Decoder",
+    "Drag the point across the latent map: the digit beside it is the decoder's mean E[x|z] (each"
+    " pixel's probability of being ink), decoded in your browser at every frame. Release to keep "
+    "z; arrow keys move it too, the sliders set it exactly.",
+)
 
 
 def _from_url(name: str) -> float:
@@ -78,7 +78,8 @@ def decoder_panel() -> None:
         note.caption("The same z decoded on the server by PyTorch, as the other pages and a "
                      "shared link see it.")
     with pad_col:
-        latent_pad(handle, (z1, z2), key="dec_pad", extent=MAP_EXTENT, on_commit=_from_pad, label=label)
+        latent_plane(handle, "dec_pad", Plane.square(MAP_EXTENT), [means_layer(handle)], (z1, z2),
+                     on_commit=_from_pad, label=label, title="Latent plane · test-set means by digit")
     st.query_params["z1"] = f"{z1:.2f}"
     st.query_params["z2"] = f"{z2:.2f}"
 

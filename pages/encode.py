@@ -1,26 +1,28 @@
 """Encode: where does an image land? q(z|x), its reconstruction, samples, neighbours."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import numpy as np
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import image_input, input_label, show_digit, show_digits
-from ui.models import require_model, test_images, test_latents
-from vae.figures import latent_map
+from ui.models import test_images, test_latents
+from ui.latent_plane import latent_plane
+from ui.layers import means_layer
 from vae.latent import decode_one, decode_points, ellipse, encode_images, nearest, sample_posterior
+from vae.plane import Plane, markers, polyline
 
-handle = require_model()
-st.title("Encode an image")
-st.caption("Upload a picture of a digit or draw one. It is turned into an MNIST-style 28×28 "
-           "input, encoded to q(z|x) = N(μ, diag σ²), and decoded back.")
+handle = page_header(
+    "Encode an image",
+    "Upload a picture of a digit or draw one. It is turned into an MNIST-style 28×28 input, "
+    "encoded to q(z|x) = N(μ, diag σ²), and decoded back.",
+)
 
 inp = image_input("enc", default_index=0)
 if inp is None:
     st.stop()
-model = handle.view(input_label(handle, inp, "enc_label"))  # a CVAE also needs the label
+label = input_label(handle, inp, "enc_label")
+model = handle.view(label)  # a CVAE also needs the label
+Q_COLOR = "#e6a800"  # q(z|x): its ellipses and mean
 
 mu_arr, logvar_arr = encode_images(model, inp.x[None])
 mu, logvar = mu_arr[0], logvar_arr[0]
@@ -45,11 +47,20 @@ left, right = st.columns([3, 2])
 samples = sample_posterior(mu, logvar, 16, seed=st.session_state.get("enc_seed", 0))
 with left:
     mu_all, _, labels = test_latents(handle)
-    fig = latent_map("linear", 4.0, points=mu_all[:3000], labels=labels[:3000],
-                     ellipses=[(ellipse(mu, logvar, 1.0), "q(z|x) 1σ"), (ellipse(mu, logvar, 2.0), "q(z|x) 2σ")],
-                     samples=samples, marker=mu, height=560,
-                     title="q(z|x): 1σ and 2σ ellipses among the test set")
-    st.plotly_chart(fig, key="enc_map", config={"displaylogo": False})
+    plane = Plane.square(4.0)
+    layers = [means_layer(handle, 3000),
+              polyline("q(z|x) 1σ", ellipse(mu, logvar, 1.0), Q_COLOR, width=2.5, closed=True),
+              polyline("q(z|x) 2σ", ellipse(mu, logvar, 2.0), Q_COLOR, width=2, dash=True, closed=True),
+              markers("z ~ q(z|x)", samples, "#222222", symbol="x", size=8, clamp=False),
+              markers("μ", mu, Q_COLOR, symbol="cross", size=14, texts=["μ"])]
+    # A small q (sigma ~ 0.05 on a +-4 plane) would be a speck: open zoomed on its 2-sigma box.
+    small = 2 * float(sigma.max()) < 0.1 * (plane.hi - plane.lo)
+    view = plane.view_around(mu - 3 * sigma, mu + 3 * sigma, min_side=0.08) if small else None
+    latent_plane(handle, "enc_map", plane, layers, mu, label=label, view=view, commit=False, mark=False,
+                 title="q(z|x): 1σ and 2σ ellipses among the test set")
+    if small:
+        st.caption(f"Opened zoomed on q(z|x) (σ = {sigma.max():.3f}); **whole plane** (above the "
+                   "map) shows all of it.")
 with right:
     st.subheader("Many encodings of one image")
     st.number_input("Sample seed", 0, 10_000, key="enc_seed")

@@ -1,19 +1,14 @@
 """Home: what a VAE is, the loaded model's card, samples, links to every page."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
+from ui.shell import page_header, registered
 from ui.images import show_digit
-from ui.models import label_picker, require_model
+from ui.widgets import label_picker
 from vae.latent import decode_points, sample_prior, tile
 
-handle = require_model()
+handle = page_header("Latent Explorer")
 ckpt = handle.ckpt
-
-st.title("Latent Explorer")
 st.markdown(
     "A **variational autoencoder** learns to squeeze each image *x* into a few numbers *z* "
     "(here just two, so we can draw them) and to turn any *z* back into an image. "
@@ -44,15 +39,8 @@ with left:
         st.code(ckpt.train_command or "(not recorded)", language="bash")
         st.json({"config": config, "metrics": m, "training": ckpt.extra}, expanded=False)
     st.subheader("Explore")
-    st.page_link("pages/manifold.py", label="Latent map & manifold: the decoder's whole output space, click to decode", icon=":material/grid_on:")
-    st.page_link("pages/decoder.py", label="Decoder: slide z and watch E[x|z]", icon=":material/tune:")
-    st.page_link("pages/interpolate.py", label="Interpolation: walk between two encoded digits", icon=":material/linear_scale:")
-    st.page_link("pages/encode.py", label="Encode: upload or draw a digit, see q(z|x)", icon=":material/draw:")
-    st.page_link("pages/posterior.py", label="Posterior & likelihood: exact p(z|x) and log p(x) in nats, next to q(z|x) and the ELBO", icon=":material/functions:")
-    st.page_link("pages/typicality.py", label="Typicality: is an image like the data? A score, a percentile, a verdict", icon=":material/query_stats:")
-    st.page_link("pages/generate.py", label="Generate: samples from the prior, and the holes between the data", icon=":material/auto_awesome:")
-    st.page_link("pages/compare.py", label="Compare: two models side by side, one z cursor", icon=":material/compare:")
-    st.page_link("pages/train.py", label="Train: your own VAE or CVAE, live curves and manifold", icon=":material/model_training:")
+    for entry in registered()[1:]:  # app.py's registry: every page but this one
+        st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon)
 with right:
     st.subheader("Samples from the prior")
     seed = st.number_input("Seed", 0, 10_000, 0, key="home_seed")

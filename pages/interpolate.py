@@ -1,22 +1,23 @@
 """Interpolation: encode two images to their means and walk between them in z."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import numpy as np
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import image_input, input_label, show_digit, show_png
-from ui.models import label_picker, require_model, test_latents
-from vae.figures import latent_map
+from ui.widgets import label_picker
+from ui.latent_plane import latent_plane
+from ui.layers import means_layer
 from vae.latent import decode_points, encode_images, interpolate
+from vae.plane import Plane
+from vae.plane import path as path_layer
 from vae.render import gif_bytes, png_bytes, strip, upscale
 
-handle = require_model()
-st.title("Interpolation")
-st.caption("Both images are encoded to the means of q(z|x); the strip decodes evenly spaced "
-           "points on the path between them.")
+handle = page_header(
+    "Interpolation",
+    "Both images are encoded to the means of q(z|x); the strip decodes evenly spaced points on "
+    "the path between them.",
+)
 
 col_a, col_b = st.columns(2)
 with col_a:
@@ -65,7 +66,7 @@ d1.download_button("Download strip (PNG)", png_bytes(upscale(strip_image, 2)),
 d2.download_button("Download animation (GIF)", gif_bytes(frames),
                    file_name=f"interpolation-{method}-{steps}.gif", mime="image/gif", key="ip_gif")
 
-mu_all, _, labels = test_latents(handle)
-st.plotly_chart(latent_map("linear", 4.0, points=mu_all[:3000], labels=labels[:3000], path=path,
-                           height=520, title="The path in the latent plane"),
-                key="ip_map", config={"displaylogo": False})
+st.subheader("The path in the latent plane")
+latent_plane(handle, "ip_map", Plane.square(4.0), [means_layer(handle, 3000), path_layer(f"path ({method})", path)],
+             path[len(path) // 2], label=decode_label, commit=False, mark=False,
+             title="A → B among the test set · hover to decode any z")

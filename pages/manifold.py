@@ -1,23 +1,24 @@
-"""Latent map & manifold: the decoded grid of E[x|z] as a live plane (ui/latent_pad.py): hover
+"""Latent map & manifold: the decoded grid of E[x|z] as a live plane (ui/latent_plane/): hover
 to preview, click or drag to choose a z, decoded in the browser; the test set's latent means on
 top if asked."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import show_digits
-from ui.latent_pad import Plane, latent_map
-from ui.models import label_picker, manifold_png, require_model
+from ui.latent_plane import MAP_PX, latent_plane
+from ui.layers import manifold_layer, means_layer
+from ui.models import manifold_png
+from ui.widgets import label_picker
 from vae.latent import style_row
+from vae.plane import Plane
 
-handle = require_model()
-st.title("Latent map & manifold")
-st.caption("Each cell shows the decoder's mean image E[x|z] at that point of the 2-D latent "
-           "plane. Hover over the map to preview a z, click (or drag) to choose one: your browser "
-           "decodes it at once. Arrow keys move the chosen point.")
+handle = page_header(
+    "Latent map & manifold",
+    "Each cell shows the decoder's mean image E[x|z] at that point of the 2-D latent plane. Hover"
+    " over the map to preview a z, click (or drag) to choose one: your browser decodes it at "
+    "once. Arrow keys move the chosen point.",
+)
 
 with st.sidebar:
     st.subheader("Map")
@@ -44,9 +45,13 @@ def map_and_choice() -> None:
     """A choice reruns only this part: the map's pictures are already in the browser, so the
     rerun sends a few hundred bytes (the point, the link)."""
     # A choice made on a wider map (larger r, or linear spacing) is kept on this one's edge.
-    selected = Plane.of_manifold(n, spacing, radius).clamp(st.session_state.get("mf_selected_z"))
-    latent_map(handle, selected, key="mf_map", n=n, spacing=spacing, radius=radius, label=label,
-               n_points=n_points if overlay else 0, on_commit=_choose)
+    plane = Plane.of_manifold(n, spacing, radius)
+    selected = plane.clamp(st.session_state.get("mf_selected_z"))
+    layers = [manifold_layer(handle, n, spacing, radius, label, MAP_PX)]
+    if overlay:
+        layers.append(means_layer(handle, n_points))
+    latent_plane(handle, "mf_map", plane, layers, selected, on_commit=_choose, label=label, size=MAP_PX,
+                 title=f"Manifold E[x|z], {n}×{n}", dark=True)
     info, link, download = st.columns([2, 1, 1], vertical_alignment="center")
     if selected is None:
         info.info("Click the map to choose a point.")

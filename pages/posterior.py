@@ -2,25 +2,26 @@
 posterior p(z|x) next to the encoder's q(z|x), and every number in nats: log p(x) by quadrature,
 IWAE, the ELBO and its two terms, and the gap between them."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import image_input, input_label, show_digit
-from ui.models import quadrature_grid, require_model
+from ui.models import quadrature_grid
 from ui.tables import show_table
-from vae.figures import log_joint_figure, posterior_figure
+from ui.latent_plane import latent_plane
+from vae.scenes import log_joint_layers, posterior_layers
 from vae.latent import decode_one
-from vae.likelihood import binarized, evidence, exact_posterior
+from vae import data
+from vae.evidence import evidence
+from vae.quadrature import exact_posterior
 
-handle = require_model()
-st.title("Posterior & likelihood")
-st.caption("With two latent dimensions nothing has to be approximated: log p(x, z) = log p(x|z) + "
-           "log p(z) is evaluated on a grid over the plane, the true posterior p(z|x) is that grid "
-           "normalised, and log p(x) is its sum. Compare it with what the encoder's q(z|x) and "
-           "the ELBO give.")
+handle = page_header(
+    "Posterior & likelihood",
+    "With two latent dimensions nothing has to be approximated: log p(x, z) = log p(x|z) + log "
+    "p(z) is evaluated on a grid over the plane, the true posterior p(z|x) is that grid "
+    "normalised, and log p(x) is its sum. Compare it with what the encoder's q(z|x) and the ELBO "
+    "give.",
+)
 
 inp = image_input("post", default_index=0, query_param="i")
 if inp is None:
@@ -40,7 +41,7 @@ with st.expander("Estimators", icon=":material/tune:"):
                                     help="Monte Carlo draws z ~ q(z|x) for E_q[log p(x|z)].")
     seed = cols[3].number_input("Seed", 0, 10_000, 0, key="post_seed")
 
-x = binarized(inp.x, seed) if binarize else inp.x
+x = data.binarize(inp.x, seed) if binarize else inp.x  # the one binarisation (vae/data.py)
 post = exact_posterior(model, x, quadrature_grid(handle, label))
 ev = evidence(model, x, post, iwae_k=iwae_k, elbo_samples=samples, seed=seed)
 
@@ -62,9 +63,14 @@ with cols[4]:
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(log_joint_figure(post), key="post_joint", config={"displaylogo": False})
+    plane, layers = log_joint_layers(post)
+    latent_plane(handle, "post_joint", plane, layers, post.z_map, label=label, commit=False, mark=False, size=400,
+                 dark=True, title="log p(x, z) over the latent plane")
 with right:
-    st.plotly_chart(posterior_figure(post), key="post_posterior", config={"displaylogo": False})
+    plane, layers, view = posterior_layers(post)
+    latent_plane(handle, "post_posterior", plane, layers, post.z_map, label=label, view=view, commit=False, mark=False,
+                 size=400, dark=True, title="True posterior p(z|x) and q(z|x)")
+    st.caption("Opened zoomed on the posterior; **whole plane** shows where it sits.")
 
 st.subheader("In nats")
 rows = [

@@ -1,20 +1,19 @@
 """Train: your own 2-D VAE, in the background, with live curves and manifold."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import show_digit
-from ui.models import job_manager
+from ui.jobs import job_manager
 from vae.figures import training_curves
 from vae.jobs import JobError, JobRequest
 
-st.title("Train a model")
-st.caption("Training runs in the background on the server (one job at a time for everyone); "
-           "you can keep exploring on other pages. The result appears in the model picker "
-           "under user/.")
+page_header(
+    "Train a model",
+    "Training runs in the background on the server (one job at a time for everyone); you can keep"
+    " exploring on other pages. The result appears in the model picker under user/.",
+    model=False,
+)
 
 manager = job_manager()
 

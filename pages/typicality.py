@@ -2,12 +2,9 @@
 placed among the validation set's, a verdict, where the reconstruction fails, and the most and
 least typical test images."""
 
-from ui.shell import ensure_app_shell
-
-ensure_app_shell()  # before anything else: see ui/shell.py
-
 import streamlit as st
 
+from ui.shell import page_header
 from ui.images import image_input, input_label, show_digit, show_digits
 from ui.models import (
     RANKED_IMAGES,
@@ -15,29 +12,24 @@ from ui.models import (
     quadrature_grid,
     ranked_scores,
     reference_scores,
-    require_model,
     test_images,
 )
 from vae.demos import DEMOS, demo_image
 from vae.figures import error_map_figure, score_histogram
 from vae.latent import decode_one, encode_images
-from vae.likelihood import (
-    binarized,
-    percentiles,
-    rank_by_typicality,
-    reconstruction_error_map,
-    typicality,
-    typicality_scores,
-)
+from vae import data
+from vae.evidence import reconstruction_error_map
+from vae.typicality import percentiles, rank_by_typicality, typicality, typicality_scores
 
 VERDICT_COLOURS = {"typical": "green", "unusual": "orange", "anomalous": "red"}
 
-handle = require_model()
-st.title("Typicality")
-st.caption("A likelihood model can say how unusual an input is. Here the image's score is placed "
-           f"among the scores of {REFERENCE_IMAGES:,} validation images: inside the middle half it "
-           "is typical, outside the 1–99 % band anomalous. Both tails count: an image far *more* "
-           "likely than the data (a blank page) is as untypical as one far less likely.")
+handle = page_header(
+    "Typicality",
+    "A likelihood model can say how unusual an input is. Here the image's score is placed among "
+    f"the scores of {REFERENCE_IMAGES:,} validation images: inside the middle half it is typical, "
+    "outside the 1–99 % band anomalous. Both tails count: an image far *more* likely than the data "
+    "(a blank page) is as untypical as one far less likely.",
+)
 
 choice = st.segmented_control("Input", ["Your image", *DEMOS], default="Your image", required=True,
                               key="typ_input", help="Your image: a test image, an upload or a drawing. "
@@ -65,7 +57,7 @@ else:
     x_given, source = inp.x, inp.source
     label = input_label(handle, inp, key="typ_label")
 model = handle.view(label)
-x = binarized(x_given, 0) if binarize else x_given
+x = data.binarize(x_given, 0) if binarize else x_given  # the one binarisation (vae/data.py)
 
 ref = reference_scores(handle, score_name, binarize)
 score = float(typicality_scores(model, x[None], score_name, quadrature_grid(handle, label))[0])

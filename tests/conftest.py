@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,10 +21,19 @@ import tempfile  # noqa: E402
 # Set before any app server is started (tests/e2e inherit it through the environment).
 _CACHE = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-cache-")
 os.environ["LATENT_EXPLORER_CACHE_DIR"] = _CACHE.name
+# Likewise the checkpoint folder (vae.checkpoint.CHECKPOINT_DIR, and the Train page's user/ in
+# it): a copy of the shipped checkpoints, so tests that train, save or drop damaged files never
+# write into the repo's checkpoints/. Set before vae is imported (CHECKPOINT_DIR is read then).
+_CHECKPOINTS = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-checkpoints-")
+for _shipped in sorted((ROOT / "checkpoints").glob("*.safetensors")):
+    shutil.copy2(_shipped, _CHECKPOINTS.name)
+os.environ["LATENT_EXPLORER_CHECKPOINT_DIR"] = _CHECKPOINTS.name
 
 from vae import VAE, VAEConfig, arraycache, load_checkpoint  # noqa: E402
+from vae.checkpoint import CHECKPOINT_DIR  # noqa: E402
 
 arraycache.CACHE_DIR = Path(_CACHE.name)
+assert CHECKPOINT_DIR == Path(_CHECKPOINTS.name).resolve(), "vae was imported before tests/conftest.py"
 
 SHIPPED = ROOT / "checkpoints" / "mnist-2d"
 

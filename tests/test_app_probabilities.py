@@ -12,14 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from test_tables import parse_markdown_row
 from test_app import _digit_png, _image_urls, _open, _plotly_specs, app  # noqa: F401 - `app` is a fixture
+from test_latent_plane import plane_layers
 
 
 def _text(at: AppTest) -> str:
     return " ".join(m.value for m in at.markdown)
-
-
-def _trace_names(spec: str) -> set[str]:
-    return {trace.get("name") for trace in json.loads(spec)["data"]}
 
 
 def _numbers(at: AppTest) -> dict[str, float]:
@@ -40,8 +37,8 @@ def test_posterior_page_shows_the_numbers_in_nats(app: AppTest) -> None:  # noqa
     assert numbers["gap = log p(x) − ELBO"] == pytest.approx(log_px - elbo, abs=0.02)
     assert numbers["E_q[log p(x|z)]"] - numbers["KL(q(z|x) ‖ p(z))"] == pytest.approx(elbo, abs=0.02)
     assert numbers["the gap on the grid"] >= 0
-    assert len(_plotly_specs(at)) == 2  # log p(x, z) and the posterior with q's ellipses
-    assert {"q(z|x) 1σ", "q(z|x) 2σ", "z_MAP of p(z|x)"} <= _trace_names(_plotly_specs(at)[1])
+    assert "log p(x, z)" in plane_layers(at, "post_joint")  # and the posterior with q's ellipses:
+    assert {"p(z|x)", "q(z|x) 1σ", "q(z|x) 2σ", "z_MAP of p(z|x)"} <= set(plane_layers(at, "post_posterior"))
     assert len(at.get("image")) >= 4  # x, x scored, E[x|μ], E[x|z_MAP]
 
     at.select_slider(key="post_k").set_value(100).run()
@@ -99,7 +96,7 @@ def test_generate_page_samples_temperature_and_holes(app: AppTest) -> None:  # n
     first = _image_urls(at)
     assert len(first) == 32
     assert re.search(r"\*\*\d+ of 32\*\* samples fall in holes", _text(at))
-    assert {"q(z)", "N(0, T²I) 1σ", "N(0, T²I) 2σ"} <= _trace_names(_plotly_specs(at)[0])
+    assert {"q(z), the data's density", "N(0, 1.0²I) 1σ", "N(0, 1.0²I) 2σ"} <= set(plane_layers(at, "gen_map"))
 
     at.number_input(key="gen_seed").set_value(7).run()
     assert _image_urls(at) != first  # another seed, other samples
@@ -111,4 +108,4 @@ def test_generate_page_samples_temperature_and_holes(app: AppTest) -> None:  # n
     holes_cold = int(re.search(r"\*\*(\d+) of 16\*\*", _text(at)).group(1))
     assert holes_hot > holes_cold  # far from the centre the data is thin
     at.toggle(key="gen_data").set_value(True).run()
-    assert {str(d) for d in range(10)} <= _trace_names(_plotly_specs(at)[0])  # the data, by digit
+    assert plane_layers(at, "gen_map")["test-set means"]["groups"] == [str(d) for d in range(10)]  # by digit

@@ -53,18 +53,3 @@ def test_weights_hash_is_the_loaded_content(tmp_path) -> None:
     assert load_checkpoint(path).weights_sha256 == ckpt.weights_sha256
     del copy.__dict__["weights_sha256"]
     assert copy.weights_sha256 != ckpt.weights_sha256
-
-
-def test_the_typicality_page_scores_are_kept_on_disk(tmp_path, monkeypatch) -> None:
-    from ui.models import ModelHandle, _scores
-    from vae import arraycache, list_checkpoints, load_checkpoint
-
-    monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path)
-    ckpt = load_checkpoint(next(p for p in list_checkpoints() if p.stem == "mnist-2d"))
-    handle = ModelHandle(ckpt=ckpt, key="test")
-    first = _scores(handle, "val", 6, True, "ELBO")
-    assert first.shape == (6,) and first.dtype == np.float64 and (first < 0).all()
-    (saved,) = list(tmp_path.iterdir())
-    np.save(saved, np.full(6, -7.0))  # what a restarted server would find
-    assert _scores(handle, "val", 6, True, "ELBO").tolist() == [-7.0] * 6
-    assert _scores(handle, "val", 6, False, "ELBO").tolist() != [-7.0] * 6  # another key

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,9 +15,65 @@ import torch
 from torch import nn
 
 from vae import VAE, VAEConfig
-from vae.export import EXPORT_FORMAT, EXPORT_VERSION, decode_numpy, decoder_export, decoder_export_json, load_export
+from vae.export import EXPORT_FORMAT, EXPORT_VERSION, SUPPORTED_IN_BROWSER, decoder_export, decoder_export_json
+from vae.model import ACTIVATIONS
+from vae.train import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
 
 Z = np.array([[0.0, 0.0], [1.5, -2.0], [-3.9, 3.9], [4.0, 4.0], [0.3, 0.01], [-1.0, -1.0]], dtype=np.float32)
+
+
+def load_export(data: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (weight [out, in], bias [out]) float32 pairs of an export, checked against its sizes:
+    a reader written from the format's description alone (the browser has its own, in JS)."""
+    if data.get("format") != EXPORT_FORMAT or data.get("version") != EXPORT_VERSION:
+        raise ValueError(f"not a {EXPORT_FORMAT} v{EXPORT_VERSION} export")
+    pairs = []
+    for layer in data["layers"]:
+        n_in, n_out = int(layer["in"]), int(layer["out"])
+        weight = np.frombuffer(base64.b64decode(layer["weight"]), dtype="<f4")
+        bias = np.frombuffer(base64.b64decode(layer["bias"]), dtype="<f4")
+        if weight.size != n_in * n_out or bias.size != n_out:
+            raise ValueError("layer byte length does not match its sizes")
+        pairs.append((weight.reshape(n_out, n_in), bias))
+    return pairs
+
+
+# Written out by hand, not taken from torch: what the browser's plane.js computes.
+_NUMPY_ACTIVATIONS = {
+    "elu": lambda h: np.where(h > 0, h, np.expm1(np.minimum(h, 0))),
+    "relu": lambda h: np.maximum(h, 0),
+    "tanh": np.tanh,
+}
+
+
+def decode_numpy(data: dict[str, Any], z: np.ndarray, label: int | None = None) -> np.ndarray:
+    """E[x|z(, label)] from an export in numpy float64: z [N, D] -> [N, P]; `label` only (and
+    always) for a conditional decoder, as one_hot(label) [C] after z."""
+    h = np.asarray(z, dtype=np.float64).reshape(-1, int(data["latent_dim"]))
+    num_classes = int(data.get("num_classes", 0))
+    if (label is not None) != (num_classes > 0):
+        raise ValueError("pass a label for a conditional decoder, and only then")
+    if num_classes:
+        h = np.concatenate([h, np.tile(np.eye(num_classes)[label], (len(h), 1))], axis=1)  # [N, D + C]
+    pairs = load_export(data)
+    for i, (weight, bias) in enumerate(pairs):
+        h = h @ weight.astype(np.float64).T + bias  # [N, out]
+        if i < len(pairs) - 1:
+            h = _NUMPY_ACTIVATIONS[data["activation"]](h)
+    return 1.0 / (1.0 + np.exp(-h))
+
+
+def test_one_table_of_activations_for_model_cli_export_and_browser() -> None:
+    assert set(ACTIVATIONS) == {"elu", "relu", "tanh"} == set(SUPPORTED_IN_BROWSER) == set(_NUMPY_ACTIVATIONS)
+    cli = next(a for a in build_parser()._actions if a.dest == "activation")
+    assert set(cli.choices) == set(ACTIVATIONS)
+    plane_js = ROOT / "ui" / "latent_plane" / "plane.js"
+    if plane_js.exists():  # the browser's decoder implements exactly these
+        block = re.search(r"export const ACTIVATIONS = \{(.*?)\n\};", plane_js.read_text(), re.S)
+        assert block is not None, "plane.js: no ACTIVATIONS table"
+        assert set(re.findall(r"^\s*(\w+):", block.group(1), re.M)) == set(ACTIVATIONS)
 
 
 def _torch_decode(model: VAE, z: np.ndarray) -> np.ndarray:

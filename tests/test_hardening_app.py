@@ -20,17 +20,17 @@ from streamlit.testing.v1 import AppTest
 
 import ui.models
 from vae import VAE, VAEConfig
-from vae.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vae.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-USER_DIR = ROOT / "checkpoints" / "user"
-SHIPPED_FILE = ROOT / "checkpoints" / "mnist-2d.safetensors"
+USER_DIR = CHECKPOINT_DIR / "user"  # the tests' copy (tests/conftest.py), never the repo's
+SHIPPED_FILE = CHECKPOINT_DIR / "mnist-2d.safetensors"
 
 
 @contextmanager
 def dropped(files: dict[str, bytes]) -> Iterator[dict[str, str]]:
-    """Write files into checkpoints/user/ under unique names; yield {key: display name}; always
+    """Write files into the checkpoint folder's user/ under unique names; yield {key: display name}; always
     remove them again (and the folder, if this made it and it is empty)."""
     made_dir = not USER_DIR.exists()
     USER_DIR.mkdir(parents=True, exist_ok=True)

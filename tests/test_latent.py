@@ -86,3 +86,21 @@ def test_render_helpers() -> None:
 
     frames = Image.open(BytesIO(gif))
     assert frames.format == "GIF" and frames.n_frames == 4  # 3 forward + 1 back (bounce)
+
+
+def test_a_cvae_encodes_each_image_with_its_own_label() -> None:
+    from vae import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    cvae = VAE(VAEConfig(encoder_hidden=(32,), decoder_hidden=(32,), num_classes=10)).eval()
+    images = (np.random.default_rng(1).random((7, 28, 28)) * 255).astype(np.uint8)
+    labels = np.array([3, 0, 9, 3, 5, 1, 0])
+    mu, logvar = latent.encode_images(cvae, images, labels, batch_size=3)  # batches cut across labels
+    for i, label in enumerate(labels):  # one image at a time, through the view with that label
+        mu_i, lv_i = latent.encode_images(cvae.conditioned(int(label)), images[i : i + 1])
+        np.testing.assert_allclose(mu[i], mu_i[0], atol=1e-6)
+        np.testing.assert_allclose(logvar[i], lv_i[0], atol=1e-6)
+    with pytest.raises(ValueError, match="one label per image"):
+        latent.encode_images(cvae, images, labels[:3])
+    with pytest.raises(ValueError, match="needs a digit label"):
+        latent.encode_images(cvae, images)

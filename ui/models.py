@@ -1,8 +1,10 @@
-"""Where every page gets its model: the sidebar picker and the cached loaders.
+"""Where every page gets its model: the sidebar picker, the ModelHandle, and what is computed
+from a model once and cached (test-set latents, manifolds, scores...).
 
 The model is loaded once per checkpoint file (st.cache_resource, shared by all sessions, never
-mutated); arrays derived from it are cached with st.cache_data keyed by (path, mtime), so a
-retrained file is picked up and a session never sees another model's arrays.
+mutated); what is derived from it is cached per model by `ui.cache.per_model`, keyed by the
+handle's "path@mtime", so a retrained file is picked up and a session never sees another
+model's arrays. The computations themselves live in vae/ (tested without Streamlit).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
+from .cache import per_model
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
 from vae.data import DataError, load_mnist
-from vae.latent import Manifold, Spacing, decode_grid, encode_images
-from vae.render import scatter_picture
+from vae.holes import aggregate_posterior_density_grid
+from vae.latent import Manifold, Spacing, decode_grid, encode_images, grid_axis
+from vae.model import VAE, ConditionedVAE
+from vae.quadrature import PriorGrid, prior_grid
+from vae.render import png_bytes, upscale
+from vae.typicality import Score, split_scores
 
 DEFAULT_MODEL = "mnist-2d"
 
@@ -32,14 +38,14 @@ class ModelHandle:
     key: str  # "path@mtime"
 
     @property
-    def model(self):  # noqa: ANN201 - VAE
+    def model(self) -> VAE:
         return self.ckpt.model
 
     @property
     def conditional(self) -> bool:
         return self.ckpt.config.num_classes > 0
 
-    def view(self, label: int | None = None):  # noqa: ANN201 - VAE or ConditionedVAE
+    def view(self, label: int | None = None) -> VAE | ConditionedVAE:
         """The model with the digit label fixed (a CVAE); the plain model otherwise."""
         return self.ckpt.model.conditioned(label)
 
@@ -164,107 +170,6 @@ def require_model() -> ModelHandle:
     return handle
 
 
-def test_images() -> tuple[np.ndarray, np.ndarray]:
-    """MNIST test images uint8 [10000, 28, 28] and labels [10000]: read once per process by
-    vae.data and shared read-only (no st.cache_data copy of 8 MB per call); a missing or
-    damaged MNIST file stops the page with its message."""
-    try:
-        return load_mnist("test")
-    except DataError as exc:
-        st.error(str(exc))
-        st.stop()
-
-
-@st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
-def _test_latents(key: str, _handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    images, labels = test_images()
-    if not _handle.conditional:
-        mu, logvar = encode_images(_handle.model, images)
-        return mu, logvar, labels
-    # A CVAE encodes q(z|x, y): each image with its own label.
-    mu = np.zeros((len(images), _handle.ckpt.config.latent_dim), np.float32)
-    logvar = np.zeros_like(mu)
-    for digit in range(_handle.ckpt.config.num_classes):
-        rows = labels == digit
-        mu[rows], logvar[rows] = encode_images(_handle.view(digit), images[rows])
-    return mu, logvar, labels
-
-
-def test_latents(handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mu [N, 2], logvar [N, 2], labels [N]) of the 10,000 test images under this model."""
-    return _test_latents(handle.key, handle)
-
-
-@st.cache_data(show_spinner="Decoding the manifold…", max_entries=16)
-def _manifold(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
-              label: int | None) -> Manifold:
-    return decode_grid(_handle.view(label), n, spacing, radius)
-
-
-def manifold(handle: ModelHandle, n: int, spacing: Spacing, radius: float,
-             label: int | None = None) -> Manifold:
-    """The decoded n x n grid (for a CVAE, of the given digit class)."""
-    return _manifold(handle.key, handle, n, spacing, radius, label)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _scatter_picture(key: str, _handle: ModelHandle, extent: float, size: int):  # noqa: ANN202
-    mu, _, labels = test_latents(_handle)
-    return scatter_picture(mu, labels, extent=extent, size=size)
-
-
-def scatter_background(handle: ModelHandle, extent: float = 4.0, size: int = 320):  # noqa: ANN201
-    """A PIL picture of the test-set latent means (shared, read-only: callers copy it)."""
-    return _scatter_picture(handle.key, handle, extent, size)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _scatter_overlay(key: str, _handle: ModelHandle, n_points: int, spacing: Spacing,
-                     bounds: tuple[float, float], size: int):  # noqa: ANN202
-    from vae.figures import to_plot
-
-    mu, _, labels = test_latents(_handle)
-    return scatter_picture(to_plot(mu[:n_points], spacing), labels[:n_points], size=size, dot=2,
-                           bounds=bounds, transparent=True)
-
-
-def scatter_overlay(handle: ModelHandle, n_points: int, spacing: Spacing, bounds: tuple[float, float],
-                    size: int):  # noqa: ANN201
-    """A transparent PIL picture of the first n_points test-set latent means, drawn in the plot
-    coordinates of `spacing` over [lo, hi]^2 = bounds (shared, read-only)."""
-    return _scatter_overlay(handle.key, handle, n_points, spacing, bounds, size)
-
-
-@st.cache_resource
-def job_manager():  # noqa: ANN201 - vae.jobs.JobManager
-    """The server's one training-job manager (shared by all sessions)."""
-    from vae.jobs import JobManager
-
-    return JobManager()
-
-
-def label_picker(handle: ModelHandle, key: str, default: int = 0,
-                 label: str = "Digit class (CVAE)", url_param: str | None = None) -> int | None:
-    """For a conditional model, a class selector (the latent then holds style only); else None.
-
-    url_param: also read the first value from, and write the choice to, that query parameter,
-    so a shared link opens the same class (anything but a valid class in the URL is ignored).
-    """
-    if not handle.conditional:
-        return None
-    classes = list(range(handle.ckpt.config.num_classes))
-    if url_param and key not in st.session_state:
-        wanted = st.query_params.get(url_param, "")
-        if wanted in {str(c) for c in classes}:  # not isdigit(): "²" is a digit int() refuses
-            default = int(wanted)
-    choice = st.selectbox(label, classes, index=default, key=key,
-                          help="This model is conditional: the decoder also gets the digit label, "
-                               "so z holds the style (slant, width, thickness), not the class.")
-    if url_param:
-        st.query_params[url_param] = str(choice)
-    return choice
-
-
 def usable_names() -> list[str]:
     """Names of the checkpoints in checkpoints/ that load (for pages that pick several)."""
     usable, _ = _sort_checkpoints(_available())
@@ -283,23 +188,51 @@ def handle_for(name: str) -> ModelHandle | None:
         return None
 
 
-# ---------------------------------------------------------------- probabilities (issue 4)
+def test_images() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST test images uint8 [10000, 28, 28] and labels [10000]: read once per process by
+    vae.data and shared read-only (no st.cache_data copy of 8 MB per call); a missing or
+    damaged MNIST file stops the page with its message."""
+    try:
+        return load_mnist("test")
+    except DataError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@per_model(st.cache_data, show_spinner="Encoding the test set…", max_entries=8)
+def test_latents(handle: ModelHandle) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mu [N, 2], logvar [N, 2], labels [N]) of the 10,000 test images under this model (a
+    CVAE encodes q(z|x, y), each image with its own label)."""
+    images, labels = test_images()
+    mu, logvar = encode_images(handle.model, images, labels)
+    return mu, logvar, labels
+
+
+@per_model(st.cache_data, show_spinner="Decoding the manifold…", max_entries=16)
+def manifold(handle: ModelHandle, n: int, spacing: Spacing, radius: float, label: int | None = None) -> Manifold:
+    """The decoded n x n grid (for a CVAE, of the given digit class)."""
+    return decode_grid(handle.view(label), n, spacing, radius)
+
+
+@per_model(st.cache_data, show_spinner=False, max_entries=16)
+def manifold_png(handle: ModelHandle, n: int, spacing: Spacing, radius: float, label: int | None) -> bytes:
+    """The manifold as a PNG download (2x, crisp)."""
+    return png_bytes(upscale(manifold(handle, n, spacing, radius, label).image, 2))
+
+
+@per_model(st.cache_data, show_spinner="Estimating the aggregate posterior…", max_entries=8)
+def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
+    """(axis [n], q(z) [n, n] rows z2): the test set's aggregate posterior on a grid."""
+    mu, logvar, _ = test_latents(handle)
+    axis = grid_axis(n, "linear", radius)
+    return axis, aggregate_posterior_density_grid(axis, axis, mu, logvar)
+
+
+# ---------------------------------------------------------------- probabilities
 # Exact 2-D quantities are cheap for one image but not for thousands: the decoded quadrature
 # grid (in memory) and the scores of the reference sets are computed once per model (and
-# binarisation and score); the scores are also kept in data/cache/ across server restarts, keyed
-# by the loaded weights' content hash (vae/arraycache.py).
-
-from vae.data import fixed_binarization  # noqa: E402
-from vae.latent import grid_axis  # noqa: E402
-from vae.arraycache import cached_array  # noqa: E402
-from vae.likelihood import (  # noqa: E402
-    TYPICALITY_SCORES_VERSION,
-    PriorGrid,
-    Score,
-    aggregate_posterior_density_grid,
-    prior_grid,
-    typicality_scores,
-)
+# binarisation and score); vae.typicality.split_scores also keeps the scores in data/cache/
+# across server restarts.
 
 REFERENCE_IMAGES = 1000  # validation images behind the typicality histogram
 RANKED_IMAGES = 1000  # test images ranked from most to least typical
@@ -307,91 +240,23 @@ RANKED_IMAGES = 1000  # test images ranked from most to least typical
 
 # 31 MB each (10,000 cells x 784 logits): a CVAE's typicality scores need one per digit class,
 # so only a few stay; a later page decodes the one it needs again (~0.5 s).
-@st.cache_resource(show_spinner="Decoding the latent grid…", max_entries=4)
-def _quadrature_grid(key: str, _handle: ModelHandle, label: int | None) -> PriorGrid:
-    return prior_grid(_handle.view(label))
-
-
+@per_model(st.cache_resource, show_spinner="Decoding the latent grid…", max_entries=4)
 def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:
     """The decoded level 0 of the quadrature (shared by all sessions: read-only)."""
-    return _quadrature_grid(handle.key, handle, label)
+    return prior_grid(handle.view(label))
 
 
-def _split_images(split: str, n: int, binarize: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The first n images of a split, float32 [n, 28, 28] in [0, 1] (binarised as in evaluation)."""
-    if binarize:
-        x, labels = fixed_binarization(split, seed=0)
-        return x[:n, 0].numpy(), labels[:n]
-    images, labels = load_mnist(split)
-    return images[:n].astype(np.float32) / 255.0, labels[:n]
-
-
-def _scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
-    """Scores of the first n images of a split, computed once per checkpoint content and kept in
-    data/cache/ (vae/arraycache.py), so a restarted server does not score them again."""
-    # The loaded weights' hash (not the file's: it may have been rewritten since it was loaded)
-    # and torch's version (the binarisation's random stream and the numerics come from it).
-    key = {"what": "typicality scores", "version": TYPICALITY_SCORES_VERSION,
-           "weights_sha256": handle.ckpt.weights_sha256, "torch": torch.__version__, "split": split,
-           "n": n, "binarize": binarize, "score": score, "dtype": "float64", "shape": [n]}
-    return cached_array(key, lambda: np.asarray(_compute_scores(handle, split, n, binarize, score), np.float64))
-
-
-def _compute_scores(handle: ModelHandle, split: str, n: int, binarize: bool, score: Score) -> np.ndarray:
-    x, labels = _split_images(split, n, binarize)
-    if not handle.conditional:
-        return typicality_scores(handle.model, x, score, quadrature_grid(handle))
-    out = np.zeros(len(x))  # a CVAE scores log p(x|y), each image with its own label
-    for digit in range(handle.ckpt.config.num_classes):
-        rows = labels == digit
-        if rows.any():
-            out[rows] = typicality_scores(handle.view(digit), x[rows], score, quadrature_grid(handle, digit))
-    return out
-
-
-@st.cache_data(show_spinner=f"Scoring {REFERENCE_IMAGES:,} validation images by quadrature "
-                            "(once per model)…", max_entries=16)
-def _reference_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
-    return _scores(_handle, "val", REFERENCE_IMAGES, binarize, score)
-
-
+@per_model(st.cache_data, show_spinner=f"Scoring {REFERENCE_IMAGES:,} validation images by quadrature "
+                                       "(once per model)…", max_entries=16)
 def reference_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
     """The score of each of the first REFERENCE_IMAGES validation images, nats [n]."""
-    return _reference_scores(handle.key, handle, binarize, score)
+    return split_scores(handle.ckpt, "val", REFERENCE_IMAGES, binarize, score,
+                        lambda label: quadrature_grid(handle, label))
 
 
-@st.cache_data(show_spinner=f"Scoring {RANKED_IMAGES:,} test images by quadrature (once per model)…",
-               max_entries=16)
-def _ranked_scores(key: str, _handle: ModelHandle, binarize: bool, score: Score) -> np.ndarray:
-    return _scores(_handle, "test", RANKED_IMAGES, binarize, score)
-
-
+@per_model(st.cache_data, show_spinner=f"Scoring {RANKED_IMAGES:,} test images by quadrature (once per model)…",
+           max_entries=16)
 def ranked_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
     """The score of each of the first RANKED_IMAGES test images (index i = test image i), nats."""
-    return _ranked_scores(handle.key, handle, binarize, score)
-
-
-@st.cache_data(show_spinner="Estimating the aggregate posterior…", max_entries=8)
-def _aggregate_density(key: str, _handle: ModelHandle, radius: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    mu, logvar, _ = test_latents(_handle)
-    axis = grid_axis(n, "linear", radius)
-    return axis, aggregate_posterior_density_grid(axis, axis, mu, logvar)
-
-
-def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) -> tuple[np.ndarray, np.ndarray]:
-    """(axis [n], q(z) [n, n] rows z2): the test set's aggregate posterior on a grid."""
-    return _aggregate_density(handle.key, handle, radius, n)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _manifold_png(key: str, _handle: ModelHandle, n: int, spacing: Spacing, radius: float,
-                  label: int | None) -> bytes:
-    from vae.render import png_bytes, upscale
-
-    return png_bytes(upscale(manifold(_handle, n, spacing, radius, label).image, 2))
-
-
-def manifold_png(handle: ModelHandle, n: int, spacing: Spacing, radius: float,
-                 label: int | None) -> bytes:
-    """The manifold as a PNG download (2x, crisp)."""
-    return _manifold_png(handle.key, handle, n, spacing, radius, label)
+    return split_scores(handle.ckpt, "test", RANKED_IMAGES, binarize, score,
+                        lambda label: quadrature_grid(handle, label))

@@ -1,16 +1,69 @@
-"""Keeps every page inside app.py's navigation.
+"""The app's shell: the page registry's type, the navigation built from it, and the one place
+that keeps deep links inside that navigation.
+
+app.py lists the pages (PAGES, the one registry) and calls `navigation(PAGES)`, which also keeps
+the list here for the pages that link to the others (`registered()`: the home page).
 
 Because the page scripts live in a folder named pages/, Streamlit starts in its legacy
 multipage mode: until some session has run app.py (which calls st.navigation), a first request
 to a deep link such as /decoder runs pages/decoder.py on its own, with a narrow layout and a
 sidebar listing raw file names, and that mode sticks for later sessions. Each page calls
-`ensure_app_shell()` first: in legacy mode it switches the server to app.py's navigation and
-reruns, so the same URL is served by app.py (measured in tests/e2e/test_deep_link.py).
+`page_header()` first, which calls `ensure_app_shell()`: in legacy mode it switches the server to app.py's navigation and
+reruns, so the same URL is served by app.py (measured in tests/e2e/test_deep_link.py). It relies
+on one Streamlit internal, PagesManager.uses_pages_directory; tests/test_shell.py fails loudly if
+Streamlit stops using it the way this expects.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import streamlit as st
+
+if TYPE_CHECKING:
+    from .models import ModelHandle
+
+
+class PageEntry(NamedTuple):
+    path: str  # the script, e.g. "pages/decoder.py"
+    title: str
+    icon: str
+    url_path: str  # "" for the default (home) page
+    blurb: str  # what a visitor finds there, for links to it
+
+
+_REGISTERED: list[PageEntry] = []
+
+
+def navigation(entries: list[PageEntry]):  # noqa: ANN201 - StreamlitPage
+    """st.navigation over the entries (the first is the default page); remembers them for
+    `registered()`."""
+    _REGISTERED[:] = entries
+    pages = [st.Page(e.path, title=e.title, icon=e.icon, default=True) if i == 0
+             else st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path)
+             for i, e in enumerate(entries)]
+    return st.navigation(pages)
+
+
+def registered() -> list[PageEntry]:
+    """The pages app.py registered (in order), for pages that link to the others."""
+    return list(_REGISTERED)
+
+
+def page_header(title: str, caption: str | None = None, model: bool = True) -> ModelHandle | None:
+    """Every page's first line: keep the page inside app.py's navigation, get the picked model
+    (stopping the page with a message if there is none; `model` False for pages that pick their
+    own), then the title and its caption."""
+    ensure_app_shell()
+    handle = None
+    if model:
+        from .models import require_model  # torch and the checkpoint code: after the shell check
+
+        handle = require_model()
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    return handle
 
 
 def ensure_app_shell() -> None:

@@ -5,7 +5,7 @@ The typicality page scores 1,000 validation and 1,000 test images by quadrature 
 file's name is the sha256 of its key (what produced it: the weights' content hash, the split,
 the score, the method's version...), so a retrained checkpoint or a change of method gets new
 files and old ones are never read as new. Files are plain .npy read with allow_pickle=False,
-written atomically (temp file + rename), and only under the project's data/ folder (unless an
+written atomically (vae/atomic.py), and only under the project's data/ folder (unless an
 operator sets LATENT_EXPLORER_CACHE_DIR). A missing, damaged or mismatched file is recomputed.
 """
 
@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .data import PROJECT_ROOT
 
 # The project's data/cache/; an operator (or a benchmark wanting a cold cache) may point
@@ -51,15 +51,7 @@ def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
         pass
     array = np.asarray(compute())
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, array, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
     except (OSError, ValueError):  # a read-only disk, or an array np.save refuses without pickle
         pass
     return array

@@ -8,8 +8,11 @@ Tensors are the model's state dict; the safetensors header's string metadata hol
   train_command the command that produced the weights
   data_sha256   sha256 of the MNIST archive it was trained on
   extra         JSON object (training time, epochs, ...)
-safetensors never unpickles anything, so a hostile file cannot run code. Writes go to a
-temporary file in the same folder, are fsynced, then renamed over the target (atomic).
+safetensors never unpickles anything, so a hostile file cannot run code. Writes are atomic
+(vae/atomic.py): a reader sees the old file or the new one, never a mix.
+
+CHECKPOINT_DIR is the project's checkpoints/ unless LATENT_EXPLORER_CHECKPOINT_DIR points
+elsewhere (an operator's models folder; the tests' copy, so they never write into the repo).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,13 +29,14 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_save
 
+from .atomic import atomic_write
 from .model import VAE, VAEConfig
 
 FORMAT_NAME = "latent-explorer-vae"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints"
+CHECKPOINT_DIR = Path(os.environ.get("LATENT_EXPLORER_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints").resolve()
 
 
 class CheckpointError(RuntimeError):
@@ -103,7 +106,6 @@ def save_checkpoint(
 ) -> Path:
     """Write the model atomically; returns the final path."""
     target = resolve_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {
         "format": FORMAT_NAME,
@@ -115,19 +117,10 @@ def save_checkpoint(
         "extra": json.dumps(extra or {}),
     }
     payload = safetensors_save(tensors, metadata=metadata)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is meant to be shared
-        os.replace(tmp, target)
+        atomic_write(target, lambda fh: fh.write(payload), mode=0o644)  # shared: not mkstemp's 0600
     except OSError as exc:
         raise CheckpointError(f"could not write checkpoint {target}: {exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

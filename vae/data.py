@@ -15,15 +15,15 @@ import gzip
 import hashlib
 import importlib.util
 import io
-import os
 import pickle
-import tempfile
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Literal, TypeVar
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from .atomic import atomic_write
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
@@ -105,16 +105,8 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
 
 
 def _write_cache(arrays: dict[str, np.ndarray], cache: Path) -> None:
-    """Atomic: write to a temp file beside the cache, then rename over it."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, cache)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Atomic (vae/atomic.py): a reader never finds a half-written cache."""
+    atomic_write(cache, lambda fh: np.savez(fh, **arrays))
 
 
 def _read_split(cache: Path, split: Split) -> tuple[np.ndarray, np.ndarray] | None:
@@ -158,9 +150,31 @@ def to_float_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.tensor(images, dtype=torch.float32).div_(255.0).unsqueeze(1)
 
 
-def binarize(pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Dynamic binarisation: each pixel is 1 with probability equal to its intensity."""
-    return torch.bernoulli(pixels, generator=generator)
+def image_rows(x: np.ndarray | torch.Tensor, input_dim: int) -> torch.Tensor:
+    """Images of any layout ([N, 1, H, W], [N, H, W], [H, W], [P] ...), in [0, 1] or uint8
+    (then / 255) -> float32 rows [N, input_dim], what the model's encoder and likelihood take."""
+    t = x if isinstance(x, torch.Tensor) else torch.tensor(np.asarray(x))
+    t = t.float().div(255.0) if t.dtype == torch.uint8 else t.float()
+    return t.reshape(-1, input_dim)
+
+
+Pixels = TypeVar("Pixels", np.ndarray, torch.Tensor)
+
+
+def binarize(pixels: Pixels, rng: int | torch.Generator | None = None) -> Pixels:
+    """The one binarisation: each pixel becomes 1 with probability equal to its intensity.
+
+    The model's likelihood is for binary pixels, so training draws afresh each time an image is
+    seen (pass the loop's generator), evaluation uses a fixed draw (`fixed_binarization`), and
+    the pages score a user's grey image as one seeded draw (pass an int seed). pixels: any shape,
+    intensities in [0, 1] (clipped); a numpy array gives float32 numpy {0, 1}, a tensor a tensor
+    of its dtype. rng: a seed, a torch.Generator, or None for torch's global stream.
+    """
+    generator = torch.Generator().manual_seed(int(rng)) if isinstance(rng, (int, np.integer)) else rng
+    if isinstance(pixels, torch.Tensor):
+        return torch.bernoulli(pixels.clamp(0.0, 1.0), generator=generator)
+    probs = torch.from_numpy(np.clip(np.asarray(pixels, np.float32), 0.0, 1.0))
+    return torch.bernoulli(probs, generator=generator).numpy()
 
 
 def fixed_binarization(split: Split, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
@@ -169,8 +183,7 @@ def fixed_binarization(split: Split, seed: int = 0) -> tuple[torch.Tensor, np.nd
     Returns (x float32 {0, 1} [N, 1, 28, 28], labels int64 [N]).
     """
     images, labels = load_mnist(split)
-    generator = torch.Generator().manual_seed(seed)
-    return binarize(to_float_tensor(images), generator), labels
+    return binarize(to_float_tensor(images), seed), labels
 
 
 class MNISTDataset(Dataset):

@@ -5,7 +5,7 @@ Protocol (also in the README):
 - elbo / recon / kl: one-sample ELBO terms (generator seeded 1), nats per image, averaged;
 - nll_iwae = -log mean_k p(x, z_k) / q(z_k|x), z_k ~ q(z|x), k = --iwae-k (generator seeded 2);
 - nll_quadrature (with --quadrature): -log p(x) by quadrature over the 2-D latent plane
-  (vae.likelihood.quadrature_log_px: coarse grid over [-5, 5]^2 + an adaptive window, no sampling);
+  (vae.quadrature.quadrature_log_px: adaptive quadtree over [-5, 5]^2, no sampling);
 - knn5_accuracy: 5-nearest-neighbour vote of each test latent mean among the train latent
   means (train images binarised the same way), Euclidean distance in z.
 """
@@ -23,17 +23,10 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, update_metrics
 from .data import DataError, Split, fixed_binarization
-from .likelihood import elbo_terms, iwae_log_px, prior_grid, quadrature_log_px
+from .bounds import elbo_terms, iwae_log_px
+from .latent import encode_images
 from .model import VAE
-
-
-@torch.inference_mode()
-def encode_means(model: VAE, x: torch.Tensor, labels: np.ndarray | None = None,
-                 batch_size: int = 2000) -> torch.Tensor:
-    """Latent means mu(x) for x [N, 1, 28, 28] -> [N, D] (a CVAE also gets the labels)."""
-    y = torch.tensor(np.asarray(labels)) if model.conditional else None
-    return torch.cat([model.encode(x[i : i + batch_size], None if y is None else y[i : i + batch_size])[0]
-                      for i in range(0, len(x), batch_size)])
+from .quadrature import prior_grid, quadrature_log_px
 
 
 def knn_accuracy(
@@ -111,8 +104,9 @@ def evaluate_model(
                     grids[key] = prior_grid(view)
                 quad.append(quadrature_log_px(view, batch[rows], grids[key]))
     x_train, train_labels = fixed_binarization("train", seed=0)
-    knn = knn_accuracy(encode_means(model, x, labels), labels,
-                       encode_means(model, x_train, train_labels), train_labels)
+    mu_test, _ = encode_images(model, x, labels)  # [N, D]; a CVAE's, each image with its own label
+    mu_train, _ = encode_images(model, x_train, train_labels)
+    knn = knn_accuracy(torch.from_numpy(mu_test), labels, torch.from_numpy(mu_train), train_labels)
     extra = {"nll_quadrature": float(-torch.cat(quad).mean())} if quad else {}
     return {
         "split": split,

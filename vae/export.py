@@ -1,6 +1,6 @@
 """The decoder's weights for the browser: a compact, versioned JSON a plain-JS decoder can run.
 
-The in-browser latent pad (ui/latent_pad.py) decodes E[x|z] on every animation frame while the
+The in-browser latent plane (ui/latent_plane/) decodes E[x|z] on every animation frame while the
 user drags, with no server round trip; it needs the decoder as numbers, not as a torch module.
 
 Format (version 1), a JSON object:
@@ -11,7 +11,8 @@ Format (version 1), a JSON object:
                one_hot(label) [C], i.e. D + C numbers (vae.model.VAE._with_label's layout)
   image_shape  [C, H, W]; the output has C*H*W pixels, row-major (as model.decode reshapes)
   sizes        [D + C, h_1, ..., h_k, P]: the width of every layer, input first
-  activation   "elu" | "relu" | "tanh", applied after every Linear except the last
+  activation   a name in vae.model.ACTIVATIONS ("elu" | "relu" | "tanh"; SUPPORTED_IN_BROWSER),
+               applied after every Linear except the last
   output       "sigmoid": E[x|z] = sigmoid(last Linear), the Bernoulli means
   dtype        "float32", byte_order "little"
   layers       one per Linear, in order: {"in": n_in, "out": n_out,
@@ -21,7 +22,8 @@ Format (version 1), a JSON object:
                browser can cache the parsed weights per model and never parse them twice
   params       total number of weights and biases
 
-Pure functions: a model in, a dict / str out; no IO, no streamlit.
+Pure functions: a model in, a dict / str out; no IO, no streamlit. (The reader side of the format
+is the browser's, in ui/latent_plane/plane.js; tests/test_export.py has a numpy one.)
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import VAE
+from .model import ACTIVATIONS, VAE
 
 EXPORT_FORMAT = "latent-explorer-decoder"
 EXPORT_VERSION = 1
 
-# Activations the JS decoder implements, by torch module type.
-_JS_ACTIVATIONS: dict[type[nn.Module], str] = {nn.ELU: "elu", nn.ReLU: "relu", nn.Tanh: "tanh"}
+# The activation names the browser's decoder runs: every one a model can be built with (the
+# table in vae/model.py); the export writes the name, ui/latent_plane/plane.js implements each.
+SUPPORTED_IN_BROWSER: tuple[str, ...] = tuple(ACTIVATIONS)
+_NAME_OF: dict[type[nn.Module], str] = {ACTIVATIONS[name]: name for name in SUPPORTED_IN_BROWSER}
 
 
 def _b64_float32(array: np.ndarray) -> tuple[str, bytes]:
@@ -65,11 +69,11 @@ def _decoder_layers(model: VAE) -> tuple[list[nn.Linear], str]:
             f"the browser decoder runs Linear/activation/.../Linear MLPs only; this decoder is [{kinds}]")
     names = set()
     for act in activations:
-        name = _JS_ACTIVATIONS.get(type(act))
+        name = _NAME_OF.get(type(act))
         if name is None:
             raise ValueError(
                 f"the browser decoder has no {type(act).__name__} activation "
-                f"(it runs {sorted(_JS_ACTIVATIONS.values())})")
+                f"(it runs {sorted(SUPPORTED_IN_BROWSER)})")
         if isinstance(act, nn.ELU) and float(act.alpha) != 1.0:
             raise ValueError(f"the browser decoder runs ELU with alpha = 1 only, not {act.alpha}")
         names.add(name)
@@ -139,45 +143,3 @@ def decoder_export(model: VAE) -> dict[str, Any]:
 def decoder_export_json(model: VAE) -> str:
     """`decoder_export(model)` as compact JSON text (about 4/3 bytes per weight byte)."""
     return json.dumps(decoder_export(model), separators=(",", ":"))
-
-
-def load_export(data: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (weight [out, in], bias [out]) float32 pairs of an export, checked against its sizes.
-
-    The reader side of the format, for tests and tools (the browser has its own, in JS).
-    """
-    if data.get("format") != EXPORT_FORMAT or data.get("version") != EXPORT_VERSION:
-        raise ValueError(f"not a {EXPORT_FORMAT} v{EXPORT_VERSION} export")
-    pairs = []
-    for layer in data["layers"]:
-        n_in, n_out = int(layer["in"]), int(layer["out"])
-        weight = np.frombuffer(base64.b64decode(layer["weight"]), dtype="<f4")
-        bias = np.frombuffer(base64.b64decode(layer["bias"]), dtype="<f4")
-        if weight.size != n_in * n_out or bias.size != n_out:
-            raise ValueError("layer byte length does not match its sizes")
-        pairs.append((weight.reshape(n_out, n_in), bias))
-    return pairs
-
-
-def decode_numpy(data: dict[str, Any], z: np.ndarray, label: int | None = None) -> np.ndarray:
-    """E[x|z(, label)] from an export, in numpy float64 (what the JS decoder computes):
-    z [N, D] -> [N, P]; `label` only (and always) for a conditional decoder."""
-    activation = {
-        "elu": lambda h: np.where(h > 0, h, np.expm1(np.minimum(h, 0))),
-        "relu": lambda h: np.maximum(h, 0),
-        "tanh": np.tanh,
-    }[data["activation"]]
-    h = np.asarray(z, dtype=np.float64).reshape(-1, int(data["latent_dim"]))
-    num_classes = int(data.get("num_classes", 0))
-    if (label is not None) != (num_classes > 0):
-        raise ValueError("pass a label for a conditional decoder, and only then")
-    if num_classes:
-        if not 0 <= label < num_classes:
-            raise ValueError(f"label must be in 0..{num_classes - 1}")
-        h = np.concatenate([h, np.tile(np.eye(num_classes)[label], (len(h), 1))], axis=1)  # [N, D + C]
-    pairs = load_export(data)
-    for i, (weight, bias) in enumerate(pairs):
-        h = h @ weight.astype(np.float64).T + bias  # [N, out]
-        if i < len(pairs) - 1:
-            h = activation(h)
-    return 1.0 / (1.0 + np.exp(-h))

@@ -13,7 +13,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .model import VAE
+from .data import image_rows
+from .model import VAE, ConditionedVAE
 
 Spacing = Literal["linear", "gaussian"]
 Interpolation = Literal["linear", "slerp"]
@@ -108,19 +109,24 @@ def decode_grid(model: VAE, n: int = 20, spacing: Spacing = "linear", radius: fl
 
 
 @torch.inference_mode()
-def encode_images(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int = 2000
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def encode_images(model: VAE | ConditionedVAE, images: np.ndarray | torch.Tensor,
+                  labels: np.ndarray | None = None, batch_size: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """(mu, logvar) for images: uint8 [N, H, W] (0-255) or float [N, 1, H, W] / [N, H, W] in [0, 1].
 
-    Returns float32 arrays [N, D] each.
+    labels [N]: each image's digit, used by a conditional model only (q(z|x, y), each image with
+    its own label: how a CVAE encodes a data set); ignored by an unconditional model or a view
+    with its label fixed. Returns float32 arrays [N, D] each.
     """
-    # torch.tensor copies: cached arrays are read-only and torch must not alias them.
-    x = images if isinstance(images, torch.Tensor) else torch.tensor(np.asarray(images))
-    x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
-    x = x.reshape(x.shape[0], -1)
+    # image_rows copies (torch.tensor): cached arrays are read-only and torch must not alias them.
+    x = image_rows(images, model.config.input_dim)  # [N, P]
+    use_labels = model.conditional and labels is not None  # else a CVAE's encode says it needs one
+    y = torch.tensor(np.asarray(labels), dtype=torch.long) if use_labels else None  # [N]
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"a conditional model needs one label per image, got {len(y)} for {len(x)}")
     mus, logvars = [], []
     for i in range(0, len(x), batch_size):
-        mu, logvar = model.encode(x[i : i + batch_size])
+        rows = slice(i, i + batch_size)
+        mu, logvar = model.encode(x[rows]) if y is None else model.encode(x[rows], y[rows])
         mus.append(mu)
         logvars.append(logvar)
     if not mus:

@@ -74,13 +74,17 @@ class VAEConfig:
             raise ValueError("latent_dim, image_size and image_channels must be positive")
         if any(h < 1 for h in self.encoder_hidden + self.decoder_hidden):
             raise ValueError("hidden layer sizes must be positive")
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}")
         if self.beta < 0 or self.train_iwae_k < 1 or self.num_classes < 0:
             raise ValueError("beta must be >= 0, train_iwae_k >= 1, num_classes >= 0")
 
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh}
+# The one table of hidden-layer activations, by the name a config (and a checkpoint) records.
+# Read by the model below, the train CLI's --activation choices (vae/train.py) and the decoder
+# export (vae/export.py), which writes the name for the browser's decoder (ui/latent_plane/plane.js
+# implements each of them; a test keeps the two lists equal).
+ACTIVATIONS: dict[str, type[nn.Module]] = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 @dataclass
@@ -147,7 +151,7 @@ class VAE(nn.Module):
         super().__init__()
         config.validate()
         self.config = config
-        act = _ACTIVATIONS[config.activation]
+        act = ACTIVATIONS[config.activation]
         c = config.num_classes  # a conditional VAE appends a one-hot label [C] to both inputs
         # Encoder: [N, P (+C)] -> [N, 2 * D] holding (mu, logvar).
         self.encoder = _mlp([config.input_dim + c, *config.encoder_hidden, 2 * config.latent_dim], act)
@@ -292,16 +296,3 @@ class ConditionedVAE:
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.model.decode(z, self.label)
-
-    def loss(self, x: torch.Tensor, **kwargs: Any) -> VAELoss:
-        return self.model.loss(x, torch.full((x.shape[0],), self.label, dtype=torch.long), **kwargs)
-
-    def eval(self) -> "ConditionedVAE":
-        return self
-
-    def train(self, mode: bool = True) -> "ConditionedVAE":
-        return self
-
-    @property
-    def training(self) -> bool:
-        return self.model.training

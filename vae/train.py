@@ -21,7 +21,7 @@ import torch
 
 from .checkpoint import save_checkpoint
 from .data import ARCHIVE_SHA256, binarize, fixed_binarization, load_mnist, to_float_tensor
-from .model import VAE, VAEConfig
+from .model import ACTIVATIONS, VAE, VAEConfig
 
 
 @dataclass
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--encoder-hidden", type=_int_tuple, default=(512, 512), help="e.g. 512,512")
     p.add_argument("--decoder-hidden", type=_int_tuple, default=(512, 512), help="e.g. 512,512")
-    p.add_argument("--activation", choices=["elu", "relu", "tanh"], default="elu")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=VAEConfig.activation)
     p.add_argument("--iwae-k", type=int, default=1, help="importance samples in the objective (1 = ELBO)")
     p.add_argument("--conditional", action="store_true",
                    help="conditional VAE: encoder and decoder also see the digit label")
@@ -275,32 +275,58 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MNIST_CLASSES = 10  # what --conditional means
+
+
+def config_from_args(args: argparse.Namespace) -> VAEConfig:
+    """The model config that parsed command-line arguments describe."""
+    return VAEConfig(latent_dim=args.latent_dim, encoder_hidden=args.encoder_hidden,
+                     decoder_hidden=args.decoder_hidden, activation=args.activation, beta=args.beta,
+                     train_iwae_k=args.iwae_k, num_classes=MNIST_CLASSES if args.conditional else 0)
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """The training options that parsed command-line arguments describe."""
+    return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                        device=args.device, train_limit=args.limit)
+
+
+def command_line(out: str, config: VAEConfig, options: TrainOptions, threads: int = 0) -> str:
+    """The `python -m vae.train` command that trains `config` with `options` (what a checkpoint
+    records): every flag written out, defaults too, so build_parser() reads back exactly this
+    config and these options (`config_from_args`, `options_from_args`) whatever the defaults
+    become. ValueError for what the CLI cannot say (another image size, 0 < classes != 10, a
+    validation limit or warm-up of its own)."""
+    default = TrainOptions()
+    sayable = ((config.image_size, config.image_channels) == (VAEConfig.image_size, VAEConfig.image_channels)
+               and config.num_classes in (0, MNIST_CLASSES)
+               and (options.val_limit, options.warmup_fraction) == (default.val_limit, default.warmup_fraction))
+    if not sayable:
+        raise ValueError("the train command line cannot express this config or these options")
+    parts = ["python -m vae.train", "--out", shlex.quote(str(out)), "--epochs", str(options.epochs),
+             "--batch-size", str(options.batch_size), "--lr", repr(float(options.lr)),
+             "--beta", repr(float(config.beta)), "--latent-dim", str(config.latent_dim),
+             "--encoder-hidden", ",".join(map(str, config.encoder_hidden)),
+             "--decoder-hidden", ",".join(map(str, config.decoder_hidden)),
+             "--activation", config.activation, "--iwae-k", str(config.train_iwae_k),
+             "--seed", str(options.seed), "--device", options.device]
+    if config.num_classes:
+        parts.append("--conditional")
+    if options.train_limit:
+        parts += ["--limit", str(options.train_limit)]
+    if threads:
+        parts += ["--threads", str(threads)]
+    return " ".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0 or args.iwae_k < 1:
         raise SystemExit("--epochs, --batch-size, --iwae-k must be >= 1 and --lr > 0")
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = VAEConfig(
-        latent_dim=args.latent_dim,
-        encoder_hidden=args.encoder_hidden,
-        decoder_hidden=args.decoder_hidden,
-        activation=args.activation,
-        beta=args.beta,
-        train_iwae_k=args.iwae_k,
-        num_classes=10 if args.conditional else 0,
-    )
-    options = TrainOptions(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        train_limit=args.limit,
-    )
-    command = "python -m vae.train " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
-    )
+    config, options = config_from_args(args), options_from_args(args)
+    command = command_line(args.out, config, options, args.threads)
     from tqdm import tqdm
 
     bar = tqdm(total=0, disable=args.quiet, unit="step", dynamic_ncols=True)

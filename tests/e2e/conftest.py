@@ -17,10 +17,11 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @contextlib.contextmanager
-def running_server(cwd: Path = ROOT, log_path: Path | None = None):
+def running_server(cwd: Path = ROOT, log_path: Path | None = None, env: dict[str, str] | None = None):
     """Start `streamlit run app.py` in `cwd` on a free port; yield (url, process, log path);
     stop it. Fails the test with the server's log if it does not become healthy. A log_path
-    given by the caller is kept; the default one is removed afterwards.
+    given by the caller is kept; the default one is removed afterwards. `env`: variables to
+    set for the server (e.g. its own checkpoint folder).
     """
     port = free_port()
     keep_log = log_path is not None
@@ -28,6 +29,7 @@ def running_server(cwd: Path = ROOT, log_path: Path | None = None):
     log = open(log_path, "w+")
     proc = subprocess.Popen(
         streamlit_command(port), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,6 +1,6 @@
 """Hostile uploads through the real browser on the encode page: each one ends in a clear message
 (the browser's own refusal or our ImageError as an alert), never an exception, and the page keeps
-working. Every file is generated here (generators shared with tests/test_preprocess.py)."""
+working. Every file is generated here (generators shared with tests/test_preprocess.py: tests/upload_images.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from test_preprocess import draw_digit, encode, png_with_declared_size
+from tests.upload_images import draw_digit, encode, png_with_declared_size
 
 from .conftest import assert_no_exception, open_page, wait_idle
 

@@ -10,8 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.pad import PAD, wait_pad_ready
-from ui.latent_pad import Plane
-from vae.figures import from_plot
+from vae.plane import Plane, from_plot
 
 from .conftest import assert_no_exception, open_page, screenshot, wait_idle
 

@@ -35,7 +35,7 @@ def test_posterior_page_numbers_for_a_chosen_image(server, page) -> None:
     for quantity in ("log p(x), quadrature", "log p(x), IWAE k=1000", "ELBO (100 samples)", "gap = log p(x) − ELBO"):
         assert re.search(re.escape(quantity) + r"\s+-?\d+\.\d\d", text), quantity
     assert "p(z|x) inside q's 2σ ellipse" in text
-    assert page.locator(".js-plotly-plot").count() == 2
+    assert page.locator('[data-testid="latent-pad"]').count() == 2  # log p(x, z), and p(z|x) with q(z|x)
     assert_no_exception(page)
     screenshot(page, "posterior-test-image")
 

@@ -94,7 +94,9 @@ def soak_server(tmp_path_factory):
     (app / "checkpoints").mkdir()
     shutil.copy2(ROOT / "checkpoints" / "mnist-2d.safetensors", app / "checkpoints")
     (app / "data").symlink_to(ROOT / "data")
-    with running_server(cwd=app, log_path=app / "server.log") as (url, proc, log_path):
+    # Its own checkpoint folder (one model), not the test session's copy of all of them.
+    env = {"LATENT_EXPLORER_CHECKPOINT_DIR": str(app / "checkpoints")}
+    with running_server(cwd=app, log_path=app / "server.log", env=env) as (url, proc, log_path):
         yield SimpleNamespace(url=url, pid=proc.pid, log=log_path)
 
 

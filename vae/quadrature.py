@@ -1,102 +1,40 @@
-"""Likelihood estimates for a trained VAE: ELBO terms and IWAE log p(x), in nats per image.
+"""log p(x) and the true posterior p(z|x) of a 2-D latent VAE, by adaptive quadrature (no sampling).
 
-  ELBO(x)      = E_q[log p(x|z)] - KL(q(z|x) || p(z))                 (Kingma & Welling, eq. 3)
-  log p_k(x)   = log (1/k) sum_k p(x, z_k) / q(z_k|x),  z_k ~ q(z|x)   (Burda et al. 2016)
-log p_1 is an unbiased one-sample ELBO; log p_k rises towards log p(x) as k grows.
-With a 2-D latent, log p(x) itself is a 2-D integral: `exact_posterior` / `quadrature_scores`
-compute it on an adaptive grid, with the true posterior p(z|x) and the gap log p(x) - ELBO.
+With a 2-D latent, log p(x) = log ∫ p(x|z) p(z) dz is a 2-D integral that a grid computes to
+any accuracy we pay for. Adaptive quadrature on a quadtree:
+  level 0  an n x n grid of square cells tiling the prior's bulk [-r, r]^2 (side 0.1). It does
+           not depend on x, so the decoder runs on it once per model (`prior_grid`); log p(x|z)
+           there is one matmul, x·logits - sum softplus(logits), for a whole batch of images.
+  refine   a cell holding posterior mass whose midpoint value is not to be trusted (a Taylor
+           estimate of its error at level 0; afterwards, splitting it changed its mass) is split
+           into 2 x 2 children, decoded in one batch for all such cells of all images; down to
+           MAX_LEVEL (side 0.1 / 2^7 ≈ 0.0008).
+The leaves tile the box exactly once, each with its own area, so
+  log p(x)   = logsumexp_leaves (log p(x, z_c) + log area_c)       (the midpoint rule per leaf)
+  p(z_c | x) = p(x, z_c) / p(x)                                    (times area_c: a probability)
+The refinement follows the posterior wherever it is: a narrow peak a few sigma away from
+q(z|x), a second mode, a long thin ridge (a trained q(z|x) can be 10x wider than p(z|x)).
+Prior mass outside [-5, 5]^2 is ~1e-6 and left out. Checked against brute-force uniform grids
+(1,000 x 1,000 cells of 0.01: within 0.006 nats; tests/test_quadrature.py uses 0.02-0.05).
+The Monte-Carlo bounds (ELBO, IWAE) are in vae/bounds.py.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
+from .data import image_rows
 from .model import (
     VAE,
     bernoulli_log_likelihood,
     diagonal_gaussian_log_density,
-    gaussian_kl_to_standard_normal,
     standard_normal_log_density,
 )
 
-
-@dataclass
-class ElboTerms:
-    """Per-image ELBO terms, each [N], nats. elbo = -recon - kl."""
-
-    elbo: torch.Tensor
-    recon: torch.Tensor  # -E_q[log p(x|z)], Monte Carlo with `num_samples` draws
-    kl: torch.Tensor  # closed form
-
-
-@torch.inference_mode()
-def elbo_terms(
-    model: VAE, x: torch.Tensor, num_samples: int = 1, generator: torch.Generator | None = None
-) -> ElboTerms:
-    """ELBO terms for x in [0, 1], [N, 1, 28, 28] or [N, 784]."""
-    x_flat = x.reshape(x.shape[0], model.config.input_dim)
-    mu, logvar = model.encode(x_flat)
-    z = model.reparameterize(mu, logvar, num_samples, generator)  # [S, N, D]
-    recon = -bernoulli_log_likelihood(x_flat, model.decode_logits(z)).mean(dim=0)  # [N]
-    kl = gaussian_kl_to_standard_normal(mu, logvar)
-    return ElboTerms(elbo=-(recon + kl), recon=recon, kl=kl)
-
-
-@torch.inference_mode()
-def iwae_log_px(
-    model: VAE,
-    x: torch.Tensor,
-    k: int,
-    generator: torch.Generator | None = None,
-    max_decodes: int = 65_536,
-) -> torch.Tensor:
-    """IWAE estimate of log p(x) with k samples from q(z|x); x [N, ...] -> [N] nats.
-
-    Samples are drawn in chunks (at most `max_decodes` decoder rows at a time) and the
-    log-sum-exp is accumulated, so k = 5000 fits in memory for any N.
-    """
-    x_flat = x.reshape(x.shape[0], model.config.input_dim)
-    mu, logvar = model.encode(x_flat)
-    n = x_flat.shape[0]
-    chunk = max(1, min(k, max_decodes // max(1, n)))
-    running = torch.full((n,), -math.inf, dtype=x_flat.dtype, device=x_flat.device)
-    drawn = 0
-    while drawn < k:
-        s = min(chunk, k - drawn)
-        z = model.reparameterize(mu, logvar, s, generator)  # [s, N, D]
-        log_w = (
-            bernoulli_log_likelihood(x_flat, model.decode_logits(z))
-            + standard_normal_log_density(z)
-            - diagonal_gaussian_log_density(z, mu, logvar)
-        )  # [s, N]
-        running = torch.logaddexp(running, torch.logsumexp(log_w, dim=0))
-        drawn += s
-    return running - math.log(k)
-
-
-# ================================================================ exact quantities on a 2-D grid
-#
-# With a 2-D latent, log p(x) = log ∫ p(x|z) p(z) dz is a 2-D integral that a grid computes to
-# any accuracy we pay for. Adaptive quadrature on a quadtree:
-#   level 0  an n x n grid of square cells tiling the prior's bulk [-r, r]^2 (side 0.1). It does
-#            not depend on x, so the decoder runs on it once per model (`prior_grid`); log p(x|z)
-#            there is one matmul, x·logits - sum softplus(logits), for a whole batch of images.
-#   refine   a cell holding posterior mass whose midpoint value is not to be trusted (a Taylor
-#            estimate of its error at level 0; afterwards, splitting it changed its mass) is split
-#            into 2 x 2 children, decoded in one batch for all such cells of all images; down to
-#            MAX_LEVEL (side 0.1 / 2^7 ≈ 0.0008).
-# The leaves tile the box exactly once, each with its own area, so
-#   log p(x)   = logsumexp_leaves (log p(x, z_c) + log area_c)       (the midpoint rule per leaf)
-#   p(z_c | x) = p(x, z_c) / p(x)                                    (times area_c: a probability)
-# The refinement follows the posterior wherever it is: a narrow peak a few sigma away from
-# q(z|x), a second mode, a long thin ridge (a trained q(z|x) can be 10x wider than p(z|x)).
-# Prior mass outside [-5, 5]^2 is ~1e-6 and left out. Checked against brute-force uniform grids
-# (1,000 x 1,000 cells of 0.01: within 0.006 nats; tests/test_likelihood.py uses 0.02).
 
 COARSE_RADIUS = 5.0
 COARSE_N = 100  # level-0 cells of side 0.1
@@ -110,7 +48,6 @@ PAGE_TOL = 1e-4  # one image on a page: ~1,800 decodes
 # The ELBO by quadrature: an m x m grid over q(z|x)'s box mu ± ELBO_SIGMAS * sigma.
 ELBO_SIGMAS = 6.0
 ELBO_N = 32  # one image on a page
-BATCH_ELBO_N = 24  # many images
 
 
 @dataclass(frozen=True)
@@ -162,19 +99,10 @@ class PosteriorGrid:
         """p(z|x) * area of each leaf cell [L]: the posterior as probabilities on the grid."""
         return np.exp(self.cell_log_joint + 2 * np.log(self.cell_side) - self.log_px)
 
-    def total_probability(self) -> float:
-        """Sum of p(z|x) * area over the leaves: 1 up to rounding (the grid's normalisation)."""
-        return float(self.cell_probability.sum())
-
     @property
     def view_posterior(self) -> np.ndarray:
         """p(z|x) as a density on the view raster [m, m]."""
         return np.exp(self.view_log_joint - self.log_px)
-
-    @property
-    def coarse_posterior(self) -> np.ndarray:
-        """p(z|x) as a density at the level-0 centres [n, n]."""
-        return np.exp(self.coarse_log_joint - self.log_px)
 
     @property
     def view_extent(self) -> tuple[float, float, float, float]:
@@ -198,21 +126,6 @@ class PosteriorGrid:
     def kl_q_to_posterior(self) -> float:
         """KL(q(z|x) || p(z|x)) = log p(x) - ELBO, both by quadrature (>= 0)."""
         return self.log_px - self.elbo
-
-
-@dataclass(frozen=True)
-class QuadratureScores:
-    """Per-image scores from the batched quadrature, nats, float64 numpy [N]."""
-
-    log_px: np.ndarray  # log p(x)
-    elbo: np.ndarray  # ELBO by quadrature over q's box (NaN when not asked for)
-
-
-def _as_rows(model: VAE, x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Images in [0, 1] ([N, 1, H, W], [N, H, W], [H, W], [P] ...) -> float32 [N, P]."""
-    t = x if isinstance(x, torch.Tensor) else torch.tensor(np.asarray(x))
-    t = t.float().div(255.0) if t.dtype == torch.uint8 else t.float()
-    return t.reshape(-1, model.config.input_dim)
 
 
 @torch.inference_mode()
@@ -318,7 +231,7 @@ def _adaptive(model: VAE, x_flat: torch.Tensor, prior: PriorGrid, max_level: int
                      log_joint=cat[3], log_px=torch.logaddexp(coarse_lse, leaf_lse))
 
 
-def _elbo_on_q_box(model: VAE, x_flat: torch.Tensor, m: int, n_sigmas: float = ELBO_SIGMAS,
+def elbo_on_q_box(model: VAE, x_flat: torch.Tensor, m: int, n_sigmas: float = ELBO_SIGMAS,
                    max_decodes: int = 8192) -> torch.Tensor:
     """ELBO = E_q[log p(x, z) - log q(z|x)] by the midpoint rule on an m x m grid over
     mu ± n_sigmas * sigma (q's mass there: 1 - 4e-9 at 6 sigma; weights renormalised) -> [N]."""
@@ -384,7 +297,7 @@ def exact_posterior(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid |
     image x in [0, 1] ([H, W], [1, H, W] or [P]). Pass a cached `prior_grid(model)` to save
     decoding level 0 (10k decodes) on every call."""
     prior = prior if prior is not None else prior_grid(model)
-    x_flat = _as_rows(model, x)
+    x_flat = image_rows(x, model.config.input_dim)
     if x_flat.shape[0] != 1:
         raise ValueError(f"exact_posterior takes one image, got {x_flat.shape[0]}")
     a = _adaptive(model, x_flat, prior, tol=tol, max_decodes=max_decodes)
@@ -412,220 +325,18 @@ def exact_posterior(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid |
         coarse_axis=prior.axis.copy(), coarse_log_joint=f0.reshape(n, n),
         view_z1=view_z1, view_z2=view_z2, view_log_joint=view, log_px=log_px,
         z_map=cell_z[int(np.argmax(cell_f))].copy(),
-        elbo=float(_elbo_on_q_box(model, x_flat, elbo_n, max_decodes=max_decodes)[0]),
+        elbo=float(elbo_on_q_box(model, x_flat, elbo_n, max_decodes=max_decodes)[0]),
     )
 
 
 @torch.inference_mode()
-def quadrature_scores(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid | None = None,
-                      elbo_n: int | None = BATCH_ELBO_N, tol: float = REFINE_TOL,
-                      batch_size: int = 128, max_decodes: int = 8192) -> QuadratureScores:
-    """log p(x) (adaptive quadrature) and, unless elbo_n is None, the ELBO by quadrature over q's
-    box, for many images x [N, ...] in [0, 1] (or uint8) -> QuadratureScores."""
-    prior = prior if prior is not None else prior_grid(model)
-    x_flat = _as_rows(model, x)
-    log_px, elbo = [], []
-    for s in range(0, len(x_flat), batch_size):
-        batch = x_flat[s : s + batch_size]
-        log_px.append(_adaptive(model, batch, prior, tol=tol, max_decodes=max_decodes).log_px)
-        elbo.append(_elbo_on_q_box(model, batch, elbo_n, max_decodes=max_decodes) if elbo_n
-                    else torch.full((len(batch),), math.nan, dtype=torch.float64))
-    if not log_px:
-        return QuadratureScores(log_px=np.zeros(0), elbo=np.zeros(0))
-    return QuadratureScores(log_px=torch.cat(log_px).numpy(), elbo=torch.cat(elbo).numpy())
-
-
-def quadrature_log_px(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid | None = None
+def quadrature_log_px(model: VAE, x: np.ndarray | torch.Tensor, prior: PriorGrid | None = None,
+                      tol: float = REFINE_TOL, batch_size: int = 128, max_decodes: int = 8192
                       ) -> torch.Tensor:
-    """log p(x) by adaptive quadrature, x [N, ...] -> float64 [N] nats (cf. iwae_log_px)."""
-    return torch.from_numpy(quadrature_scores(model, x, prior, elbo_n=None).log_px)
-
-
-Score = Literal["log p(x)", "ELBO"]
-
-
-# Part of the key of saved scores (vae/arraycache.py): bump it when typicality_scores' numbers change.
-TYPICALITY_SCORES_VERSION = 1
-
-
-@torch.inference_mode()
-def typicality_scores(model: VAE, x: np.ndarray | torch.Tensor, score: Score = "log p(x)",
-                      prior: PriorGrid | None = None, batch_size: int = 128) -> np.ndarray:
-    """The score a typicality check compares, for a reference set and for the image placed among
-    it alike, x [N, ...] -> float64 [N] nats: log p(x) by adaptive quadrature (REFINE_TOL 3e-3,
-    ~370 decodes per image, mean error ~0.01 nats) or the ELBO on a 16 x 16 grid over q's box."""
-    x_flat = _as_rows(model, x)
-    if score == "ELBO":
-        parts = [_elbo_on_q_box(model, x_flat[s : s + batch_size], 16) for s in range(0, len(x_flat), batch_size)]
-        return torch.cat(parts).numpy() if parts else np.zeros(0)
-    if score != "log p(x)":
-        raise ValueError(f"score must be 'log p(x)' or 'ELBO', got {score!r}")
-    return quadrature_scores(model, x_flat, prior, elbo_n=None, tol=3e-3, batch_size=batch_size).log_px
-
-
-# ---------------------------------------------------------------- the numbers of one image
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Every estimate of (a bound on) log p(x) for one image, nats."""
-
-    log_px: float  # quadrature (the reference)
-    iwae: float  # IWAE estimate with `iwae_k` samples
-    iwae_k: int
-    elbo: float  # Monte Carlo: expected_log_lik - kl
-    expected_log_lik: float  # E_q[log p(x|z)] with `elbo_samples` draws
-    kl: float  # KL(q(z|x) || p(z)), closed form
-    elbo_samples: int
-    seed: int
-
-    @property
-    def gap(self) -> float:
-        """log p(x) - ELBO = KL(q(z|x) || p(z|x)) (up to the ELBO's Monte Carlo error)."""
-        return self.log_px - self.elbo
-
-
-def evidence(model: VAE, x: np.ndarray | torch.Tensor, posterior: PosteriorGrid, iwae_k: int = 1000,
-             elbo_samples: int = 100, seed: int = 0) -> Evidence:
-    """ELBO terms (Monte Carlo, seeded) and IWAE next to the quadrature log p(x) of one image."""
-    x_flat = _as_rows(model, x)
-    terms = elbo_terms(model, x_flat, elbo_samples, torch.Generator().manual_seed(seed))
-    iwae = iwae_log_px(model, x_flat, iwae_k, torch.Generator().manual_seed(seed + 1))
-    return Evidence(log_px=posterior.log_px, iwae=float(iwae[0]), iwae_k=iwae_k,
-                    elbo=float(terms.elbo[0]), expected_log_lik=float(-terms.recon[0]),
-                    kl=float(terms.kl[0]), elbo_samples=elbo_samples, seed=seed)
-
-
-@torch.inference_mode()
-def reconstruction_error_map(model: VAE, x: np.ndarray | torch.Tensor,
-                             z: np.ndarray | None = None) -> np.ndarray:
-    """Per-pixel -log p(x_i | z) in nats (Bernoulli), at z = mu(x) unless given -> float32 [H, W].
-
-    It sums to -log p(x|z): the reconstruction term at that z.
-    """
-    x_flat = _as_rows(model, x)[:1]  # [1, P]
-    z_t = model.encode(x_flat)[0] if z is None else torch.tensor(np.asarray(z, np.float32)).reshape(1, -1)
-    logits = model.decode_logits(z_t)  # [1, P]
-    err = torch.nn.functional.binary_cross_entropy_with_logits(logits, x_flat, reduction="none")
-    return err.reshape(model.config.image_size, model.config.image_size).numpy()
-
-
-def binarized(x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """A Bernoulli draw of the pixels (the model's likelihood is for binary images), seeded:
-    float32 {0, 1}, same shape as x in [0, 1]."""
-    pixels = torch.tensor(np.clip(np.asarray(x, np.float32), 0.0, 1.0))
-    return torch.bernoulli(pixels, generator=torch.Generator().manual_seed(int(seed))).numpy()
-
-
-# ---------------------------------------------------------------- typicality
-
-Verdict = Literal["typical", "unusual", "anomalous"]
-
-
-@dataclass(frozen=True)
-class Bands:
-    """Percentiles of the reference scores: the 25-75 % and 1-99 % bands."""
-
-    p1: float
-    p25: float
-    p75: float
-    p99: float
-
-
-@dataclass(frozen=True)
-class Typicality:
-    score: float
-    percentile: float  # % of reference scores below the score (ties count half), 0-100
-    verdict: Verdict  # typical: inside 25-75 %; unusual: inside 1-99 %; anomalous: outside
-    bands: Bands
-
-
-def bands(reference: np.ndarray) -> Bands:
-    p1, p25, p75, p99 = np.percentile(np.asarray(reference, np.float64), [1, 25, 75, 99])
-    return Bands(float(p1), float(p25), float(p75), float(p99))
-
-
-def percentiles(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Percentile rank of each score among the reference scores, 0-100, mid-rank for ties
-    (so it is non-decreasing in the score) -> float64 [N]."""
-    ref = np.sort(np.asarray(reference, np.float64))
-    if ref.size == 0:
-        raise ValueError("empty reference")
-    s = np.asarray(scores, np.float64)
-    return 100.0 * (np.searchsorted(ref, s, side="left") + np.searchsorted(ref, s, side="right")) / (2 * ref.size)
-
-
-def percentile_of(score: float, reference: np.ndarray) -> float:
-    """Percentile rank of one score among reference scores (see `percentiles`)."""
-    return float(percentiles(np.array([score]), reference)[0])
-
-
-def rank_by_typicality(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Indices of `scores` from the most typical (percentile nearest 50 %) to the least (farthest
-    into either tail) -> int [N]."""
-    return np.argsort(np.abs(percentiles(scores, reference) - 50.0), kind="stable")
-
-
-def typicality(score: float, reference: np.ndarray) -> Typicality:
-    """Where a score falls among reference scores (both tails count: a likelihood far *above*
-    the data's is as atypical as one far below, cf. Nalisnick et al. 2019)."""
-    b = bands(reference)
-    if b.p25 <= score <= b.p75:
-        verdict: Verdict = "typical"
-    elif b.p1 <= score <= b.p99:
-        verdict = "unusual"
-    else:
-        verdict = "anomalous"
-    return Typicality(score=float(score), percentile=percentile_of(score, reference), verdict=verdict, bands=b)
-
-
-# ---------------------------------------------------------------- the aggregate posterior
-
-
-def aggregate_posterior_log_density(z: np.ndarray, mu: np.ndarray, logvar: np.ndarray,
-                                    chunk: int = 2048) -> np.ndarray:
-    """log q(z) = log (1/N) sum_n N(z; mu_n, diag(exp(logvar_n))), the encoder's density over a
-    data set, at points z [G, 2] (mu, logvar [N, 2]) -> float64 [G].
-
-    Where the prior p(z) has mass but q(z) has little, samples from the prior decode to images
-    unlike the data ("holes").
-    """
-    mu_t = torch.as_tensor(np.asarray(mu), dtype=torch.float64)  # [N, 2]
-    lv_t = torch.as_tensor(np.asarray(logvar), dtype=torch.float64)
-    z_t = torch.as_tensor(np.asarray(z), dtype=torch.float64).reshape(-1, mu_t.shape[-1])  # [G, 2]
-    out = [torch.logsumexp(diagonal_gaussian_log_density(z_t[s : s + chunk, None, :], mu_t[None], lv_t[None]), dim=1)
-           for s in range(0, len(z_t), chunk)]  # each [g]
-    log_n = math.log(max(1, len(mu_t)))
-    return (torch.cat(out) - log_n).numpy() if out else np.zeros(0)
-
-
-def aggregate_posterior_density_grid(z1: np.ndarray, z2: np.ndarray, mu: np.ndarray,
-                                     logvar: np.ndarray) -> np.ndarray:
-    """q(z) on the tensor grid z1 [n1] x z2 [n2] -> float64 [n2, n1] (rows z2), a density.
-
-    A diagonal Gaussian factorises, so sum_n N(z1; .) N(z2; .) is one matmul: B^T A / N with
-    A [N, n1], B [N, n2] the per-axis densities (far tails underflow to 0, harmless here).
-    """
-    mu = np.asarray(mu, np.float64)
-    sigma = np.exp(0.5 * np.asarray(logvar, np.float64))  # [N, 2]
-
-    def axis_density(axis: np.ndarray, d: int) -> np.ndarray:  # [N, n]
-        u = (np.asarray(axis, np.float64)[None, :] - mu[:, d : d + 1]) / sigma[:, d : d + 1]
-        return np.exp(-0.5 * u * u) / (sigma[:, d : d + 1] * math.sqrt(2 * math.pi))
-
-    return axis_density(z2, 1).T @ axis_density(z1, 0) / max(1, len(mu))
-
-
-def prior_log_density(z: np.ndarray) -> np.ndarray:
-    """log N(z; 0, I) at points z [G, D] -> float64 [G]."""
-    return standard_normal_log_density(torch.as_tensor(np.asarray(z), dtype=torch.float64)).numpy()
-
-
-HOLE_RATIO = 0.1
-
-
-def hole_mask(z: np.ndarray, mu: np.ndarray, logvar: np.ndarray, ratio: float = HOLE_RATIO) -> np.ndarray:
-    """True where z [G, 2] sits in a "hole": the aggregate posterior q(z) of the encoded data
-    (mu, logvar [N, 2]) is below `ratio` times the prior density p(z) there -> bool [G]."""
-    log_ratio = aggregate_posterior_log_density(z, mu, logvar) - prior_log_density(z)
-    return log_ratio < math.log(ratio)
+    """log p(x) by adaptive quadrature for many images x [N, ...] in [0, 1] (or uint8) -> float64
+    [N] nats (cf. vae.bounds.iwae_log_px). Pass a cached `prior_grid(model)` to save level 0."""
+    prior = prior if prior is not None else prior_grid(model)
+    x_flat = image_rows(x, model.config.input_dim)  # [N, P]
+    parts = [_adaptive(model, x_flat[s : s + batch_size], prior, tol=tol, max_decodes=max_decodes).log_px
+             for s in range(0, len(x_flat), batch_size)]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)

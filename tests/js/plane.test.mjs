@@ -1,0 +1,141 @@
+// Unit tests for the latent plane's pure parts (ui/latent_plane/plane.js), on node's own
+// runner: `node --test tests/js/` (make test runs it). Expected values come from independent
+// sources: published constants of the normal distribution, a hand-written forward pass, and
+// the geometry's own inverses.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ACTIVATIONS, FORMAT, floats, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
+  ndtr, ndtri, parsePoints, parseView, pictureBox, project, squareView, zAt, zoomView,
+} from '../../ui/latent_plane/plane.js';
+
+const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
+const b64 = (typed) => Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
+
+test('Phi and its inverse match published values and invert each other', () => {
+  // Abramowitz & Stegun table 26.1: Phi(1) = 0.8413447461, Phi(-2) = 0.0227501319, Phi(3) = 0.9986501020.
+  close(ndtr(1), 0.8413447461, 2e-7, 'Phi(1)');
+  close(ndtr(-2), 0.0227501319, 2e-7, 'Phi(-2)');
+  close(ndtr(3), 0.9986501020, 2e-7, 'Phi(3)');
+  close(ndtri(0.975), 1.959963985, 1e-8, 'Phi^-1(0.975)');
+  close(ndtri(0.001), -3.090232306, 1e-7, 'Phi^-1(0.001)');
+  for (let z = -4; z <= 4; z += 0.37) close(ndtri(ndtr(z)), z, 2e-5, `round trip at ${z}`);
+});
+
+test('pixel fractions and z invert each other on linear and Gaussian planes, zoomed or not', () => {
+  for (const data of [{ spacing: 'linear', lo: -4, hi: 4 }, { spacing: 'gaussian', lo: 0.01, hi: 0.99 }]) {
+    const plane = makePlane(data);
+    for (const view of [parseView(plane, ''), zoomView(plane, parseView(plane, ''), [0.3, -0.2], 0.25)]) {
+      for (const [fx, fy] of [[0.1, 0.9], [0.5, 0.5], [0.73, 0.21]]) {
+        const [z1, z2] = zAt(plane, view, fx, fy);
+        const [gx, gy] = fracOf(plane, view, z1, z2);
+        close(gx, fx, 1e-6, `${data.spacing} x`); close(gy, fy, 1e-6, `${data.spacing} y`);
+      }
+    }
+  }
+  // The centre of a linear plane is z = 0; of a Gaussian one u = 0.5, i.e. z = 0 too.
+  const lin = makePlane({ spacing: 'linear', lo: -4, hi: 4 });
+  assert.deepEqual(zAt(lin, parseView(lin, ''), 0.5, 0.5), [0, 0]);
+  const gauss = makePlane({ spacing: 'gaussian', lo: 0, hi: 1 });
+  close(zAt(gauss, parseView(gauss, ''), 0.5, 0.75)[1], 0.6744897502, 1e-6, 'upper quartile');
+  // Pointer positions outside the plane are clamped onto its edge.
+  assert.deepEqual(zAt(lin, parseView(lin, ''), -0.5, 1.5), [-4, 4]);
+});
+
+test('a bad plane falls back to [-4, 4]; ticks outside it are dropped', () => {
+  const plane = makePlane({ spacing: 'linear', lo: 'nan', hi: 2, ticks: '-6,-2,0,x,2,6' });
+  assert.equal(plane.lo, -4); assert.equal(plane.hi, 4);
+  assert.deepEqual(plane.ticks, [-2, 0, 2]);
+});
+
+test('views: garbage is the whole plane, a view outside is moved in, zoom keeps a square', () => {
+  const plane = makePlane({ spacing: 'linear', lo: -4, hi: 4 });
+  const whole = { x0: -4, x1: 4, y0: -4, y1: 4 };
+  for (const bad of ['', 'nan,1,2,3', '1,2,3', '3,1,0,2', null]) assert.deepEqual(parseView(plane, bad), whole);
+  assert.ok(isWhole(plane, parseView(plane, '')));
+  // A view hanging over the right edge is moved inside, not shrunk.
+  assert.deepEqual(parseView(plane, '3,5,0,2'), { x0: 2, x1: 4, y0: 0, y1: 2 });
+  const zoomed = zoomView(plane, whole, [1, 1], 0.5);
+  assert.deepEqual(zoomed, { x0: -1, x1: 3, y0: -1, y1: 3 });
+  assert.ok(!isWhole(plane, zoomed));
+  // Zooming out past the plane gives the whole plane back.
+  assert.deepEqual(zoomView(plane, zoomed, [1, 1], 4), whole);
+  assert.deepEqual(squareView(plane, 0, 0, 100), whole);
+});
+
+test('project: points map to pixels; clamped points beyond the view sit on its edge', () => {
+  const plane = makePlane({ spacing: 'linear', lo: -4, hi: 4 });
+  const view = parseView(plane, '');
+  const px = project(plane, view, [0, 0, -4, 4, 9, -9], 200, 100);
+  assert.deepEqual(Array.from(px.slice(0, 4)), [100, 50, 0, 0]);
+  assert.ok(px[4] > 200 && px[5] > 100);  // unclamped: off the canvas (not drawn)
+  const clamped = project(plane, view, [9, -9, 0, 0], 200, 100, 5);
+  assert.deepEqual(Array.from(clamped), [195, 95, 100, 50]);
+});
+
+test('pictureBox places an extent within the view, in percent', () => {
+  const view = { x0: -4, x1: 4, y0: -4, y1: 4 };
+  assert.deepEqual(pictureBox(view, [-4, 4, -4, 4]), { left: 0, top: 0, width: 100, height: 100 });
+  assert.deepEqual(pictureBox(view, [0, 4, 0, 2]), { left: 50, top: 25, width: 50, height: 25 });
+  // Zoomed on the picture's top-left quarter: the picture is twice the view's size.
+  assert.deepEqual(pictureBox({ x0: -4, x1: 0, y0: 0, y1: 4 }, [-4, 4, -4, 4]), { left: 0, top: 0, width: 200, height: 200 });
+});
+
+test('parsePoints splits a blob into coordinates and groups', () => {
+  const xy = new Float32Array([0.5, -1, 2, 3, -0.25, 0.75]), g = new Uint8Array([1, 0, 1]);
+  const pts = parsePoints(`${b64(xy)}|${b64(g)}`, 2);
+  assert.deepEqual(Array.from(pts.xy), Array.from(xy));
+  assert.deepEqual(pts.byGroup, [[1], [0, 2]]);
+  assert.throws(() => parsePoints(`${b64(xy)}|${b64(new Uint8Array([1]))}`, 2), /differ in length/);
+});
+
+test('legend: one entry per layer, one per group for grouped points; hidden layers start hidden', () => {
+  const layers = [
+    { kind: 'picture', name: 'manifold', legend: false },
+    { kind: 'points', name: 'means', groups: ['0', '1'], colors: ['#a00', '#0a0'], visible: false },
+    { kind: 'line', name: 'q 1σ', color: '#00f' },
+  ];
+  assert.deepEqual(legendEntries(layers).map((e) => [e.key, e.label, e.color]),
+                   [['means#0', '0', '#a00'], ['means#1', '1', '#0a0'], ['q 1σ', 'q 1σ', '#00f']]);
+  assert.deepEqual(initiallyHidden(layers), ['means#0', 'means#1']);
+  assert.deepEqual(initiallyHidden([{ kind: 'line', name: 'q', visible: false }]), ['q']);
+});
+
+// A tiny decoder: z (2) + one-hot label (2) -> 3 hidden (act) -> 4 pixels (sigmoid).
+function spec(activation) {
+  const W1 = new Float32Array([0.5, -1, 0.25, 0, 2, 0.5, -0.5, 1, -1.5, 0.75, 0, 0.3]);  // [3, 4]
+  const b1 = new Float32Array([0.1, -0.2, 0.3]);
+  const W2 = new Float32Array([1, -1, 0.5, 0.2, 0.4, -0.6, -1, 2, 0, 0.3, 0.3, 0.3]);  // [4, 3]
+  const b2 = new Float32Array([0, 0.1, -0.1, 0.2]);
+  return {
+    spec: { format: FORMAT, version: 1, activation, output: 'sigmoid', latent_dim: 2, num_classes: 2, image_shape: [1, 2, 2],
+            layers: [{ in: 4, out: 3, weight: b64(W1), bias: b64(b1) }, { in: 3, out: 4, weight: b64(W2), bias: b64(b2) }] },
+    W1, b1, W2, b2,
+  };
+}
+
+test('the decoder matches a plain forward pass for every activation', () => {
+  const fns = { elu: (s) => (s > 0 ? s : Math.exp(s) - 1), relu: (s) => Math.max(0, s), tanh: Math.tanh };
+  assert.deepEqual(Object.keys(ACTIVATIONS).sort(), Object.keys(fns).sort());
+  for (const [name, f] of Object.entries(fns)) {
+    const { spec: s, W1, b1, W2, b2 } = spec(name);
+    const dec = makeDecoder(s);
+    assert.equal(dec.side, 2);
+    for (const [z1, z2, label] of [[0.3, -1.2, 1], [-2, 2, 0], [1, 1, 7]]) {
+      const x = [z1, z2, label === 0 || label === 7 ? 1 : 0, label === 1 ? 1 : 0];  // an invalid label is class 0
+      const h = [0, 1, 2].map((o) => f(b1[o] + [0, 1, 2, 3].reduce((a, i) => a + W1[o * 4 + i] * x[i], 0)));
+      const want = [0, 1, 2, 3].map((o) => 1 / (1 + Math.exp(-(b2[o] + [0, 1, 2].reduce((a, i) => a + W2[o * 3 + i] * h[i], 0)))));
+      const got = Array.from(dec.forward(z1, z2, label));
+      got.forEach((v, i) => close(v, want[i], 1e-6, `${name} pixel ${i}`));
+    }
+  }
+});
+
+test('the decoder refuses what it cannot run', () => {
+  assert.throws(() => makeDecoder(spec('gelu').spec), /unsupported/);
+  assert.throws(() => makeDecoder({ ...spec('elu').spec, format: 'other' }), /unknown decoder format/);
+  const bad = spec('elu').spec;
+  bad.layers[0] = { ...bad.layers[0], out: 4 };
+  assert.throws(() => makeDecoder(bad), /size mismatch/);
+  assert.throws(() => floats(Buffer.from([1, 2, 3]).toString('base64')), /not float32/);
+});

@@ -1,0 +1,180 @@
+"""The latent plane: the one component every page uses to draw the 2-D latent space.
+
+The browser code lives beside this file (plane.html, plane.css, plane.js; its pure parts are
+unit-tested by tests/js/ on node). This wrapper only reads those files, assembles the data and
+reads back what the browser committed. Layers are built by vae/plane.py (pure) and, for the
+per-model ones (the data's means, the manifold), by ui/layers.py.
+
+Data (Python -> JS; every value a scalar or a string: Streamlit probes lists and dicts for
+dataframes, which would import pandas and pyarrow, 70 MB, into the server):
+  model, decoder   the decoder export's sha256, and the export as JSON text (vae/export.py),
+                   sent only while the browser has not confirmed it holds that model
+  layers           JSON text of the layers (vae.plane.Layer.to_data): each heavy blob (a PNG,
+                   thousands of points) is sent only while the browser does not hold its id
+  have             what Python believes the browser holds ("id|id|..."; the browser's echo)
+  z1, z2, unset    the point to show (unset: none chosen yet; no marker is drawn)
+  spacing, lo, hi, ticks, view    the plane (vae.plane.Plane) and the part shown first
+  label            the digit class a conditional VAE's decoder gets (None for a plain VAE)
+  ack              the seq of the last commit Python applied (the JS ignores an older z)
+  size, title, dark, hover, commit, digit, digit_title    presentation and behaviour
+State (JS -> Python): z = {"z": [z1, z2], "seq": n} on each commit; have (above).
+The browser exposes a measurement hook, window.__latentPad (plane.js): ready, model, z,
+committed, decode(z1, z2[, label]), frames, decodeMs, shownAt, drags, parses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from vae.export import decoder_export_json
+from vae.plane import Layer, Plane
+
+from ..cache import per_model
+from ..models import ModelHandle
+
+HERE = Path(__file__).resolve().parent
+PAD_PX = 320  # the plane's CSS size on most pages
+MAP_PX = 560  # the manifold page: a 20 x 20 manifold at one screen pixel per pixel
+
+_component = st.components.v2.component(
+    "latent_explorer.latent_plane",
+    html=(HERE / "plane.html").read_text(encoding="utf-8"),
+    css=(HERE / "plane.css").read_text(encoding="utf-8"),
+    js=(HERE / "plane.js").read_text(encoding="utf-8"),
+)
+
+
+@per_model(st.cache_resource, show_spinner=False, max_entries=4)
+def _decoder_export(handle: ModelHandle) -> tuple[dict[str, Any], str]:
+    """(the export's summary fields, the export as JSON text): shared by all sessions, read-only;
+    ValueError if the model is not exportable."""
+    text = decoder_export_json(handle.model)
+    summary = {k: v for k, v in json.loads(text).items() if k != "layers"}
+    return summary, text
+
+
+def decoder_summary(handle: ModelHandle) -> str | None:
+    """One sentence on what the browser runs for this model (None if it cannot run it)."""
+    try:
+        export, _ = _decoder_export(handle)
+    except ValueError:
+        return None
+    sizes = " → ".join(str(n) for n in export["sizes"])
+    if export["num_classes"]:
+        sizes = f"{export['latent_dim']} (z) + {export['num_classes']} (one-hot label) → " + sizes.split(" → ", 1)[1]
+    return (f"The decoder is an MLP, {sizes}, with {export['activation']} between layers and a "
+            f"sigmoid at the end: {export['params']:,} float32 numbers ({4 * export['params'] / 1e6:.1f} MB), "
+            "sent to this browser once per model and cached there.")
+
+
+def parse_commit(value: object, plane: Plane) -> tuple[tuple[float, float], int] | None:
+    """The browser's committed {"z": [z1, z2], "seq": n} -> ((z1, z2) clipped to the plane, seq),
+    or None for anything else (a hostile or stale state never reaches a page)."""
+    if not isinstance(value, dict):
+        return None
+    z, seq = value.get("z"), value.get("seq", 0)
+    if not isinstance(z, (list, tuple)) or len(z) != 2:
+        return None
+    try:
+        z1, z2, n = float(z[0]), float(z[1]), int(seq)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not (math.isfinite(z1) and math.isfinite(z2)):
+        return None
+    lo, hi = plane.z_range
+    return (min(max(z1, lo), hi), min(max(z2, lo), hi)), n
+
+
+def _state(key: str) -> dict[str, Any]:
+    value = st.session_state.get(key)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def latent_plane(
+    handle: ModelHandle,
+    key: str,
+    plane: Plane,
+    layers: Sequence[Layer] = (),
+    z: Sequence[float] | None = None,
+    on_commit: Callable[[tuple[float, float]], None] | None = None,
+    label: int | None = None,
+    view: Sequence[float] | None = None,
+    size: int = PAD_PX,
+    title: str = "Latent plane",
+    dark: bool = False,
+    hover: bool = True,
+    commit: bool = True,
+    mark: bool = True,
+    digit_title: str = "E[x|z]",
+) -> tuple[float, float] | None:
+    """Show the plane with its layers and a live E[x|z] beside it; returns the z last committed
+    in the browser (None before any).
+
+    z: the point to show (None: none chosen yet; no marker, the digit shows the plane's centre;
+    mark False: the digit shows z but no marker covers it until the visitor chooses a point).
+    label: the digit class fed to a conditional VAE's decoder (0 if not given; ignored for a
+    plain VAE). view: (x0, x1, y0, y1) in plot coordinates to open zoomed (Plane.view_around);
+    the visitor can zoom back out to the whole plane. commit False: a click only moves the point
+    in the browser (no rerun). on_commit(z) runs as a widget callback, before the rerun a commit
+    causes: the place to copy z into other widgets' session_state keys (sliders).
+    Shows an st.error instead for a model the browser cannot decode.
+    """
+    if handle.model.config.latent_dim != 2:
+        st.error("The latent plane needs a model with a 2-D latent space.")
+        return None
+    try:
+        export, export_json = _decoder_export(handle)
+    except ValueError as exc:
+        st.error(f"This model cannot be decoded in the browser: {exc}")
+        return None
+    model_id = export["sha256"]
+    state = _state(key)
+    have = state.get("have") if isinstance(state.get("have"), str) else ""
+    held = set(have.split("|")) if have else set()
+    committed = parse_commit(state.get("z"), plane)
+    unset = z is None or not mark
+    z = plane.centre if z is None else plane.clamp(z)
+    data = {
+        "model": model_id,
+        "decoder": None if model_id in held else export_json,
+        "layers": json.dumps([layer.to_data(held) for layer in layers], separators=(",", ":")),
+        "have": have,
+        "z1": float(z[0]),
+        "z2": float(z[1]),
+        "unset": unset,
+        "spacing": plane.spacing,
+        "lo": plane.lo,
+        "hi": plane.hi,
+        "ticks": ",".join(f"{t:g}" for t in plane.ticks),
+        "view": ",".join(f"{v:.6g}" for v in view) if view is not None else "",
+        "label": (int(label or 0) if handle.conditional else None),
+        "ack": committed[1] if committed else 0,
+        "size": int(size),
+        "title": title,
+        "dark": dark,
+        "hover": hover,
+        "commit": commit,
+        "digit_title": digit_title,
+    }
+
+    def _committed() -> None:
+        parsed = parse_commit(_state(key).get("z"), plane)
+        if parsed is not None and on_commit is not None:
+            on_commit(parsed[0])
+
+    result = _component(
+        key=key,
+        data=data,
+        default={"z": None, "have": ""},
+        on_z_change=_committed,
+        on_have_change=lambda: None,
+        height="content",
+    )
+    parsed = parse_commit(getattr(result, "z", None), plane)
+    return parsed[0] if parsed else None
