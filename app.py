@@ -12,7 +12,10 @@ configure_process()  # malloc and torch threads for a long-lived server: see ui/
 st.set_page_config(page_title="Latent Explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = [
-    PageEntry("pages/home.py", "Home", ":material/home:", "", "what a VAE is, the model card, samples"),
+    PageEntry("pages/start.py", "Start here", ":material/school:", "",
+              "what a VAE computes, p(z), p(x|z), p(x), p(z|x), the ELBO, and why, in five live steps"),
+    PageEntry("pages/home.py", "Model card", ":material/badge:", "model",
+              "the loaded model: architecture, training, metrics, samples"),
     PageEntry("pages/manifold.py", "Latent map & manifold", ":material/grid_on:", "manifold",
               "the decoder's whole output space; hover or click to decode"),
     PageEntry("pages/decoder.py", "Decoder", ":material/tune:", "decoder", "drag z and watch E[x|z]"),
@@ -24,6 +27,8 @@ PAGES = [
               "exact p(z|x) and log p(x) in nats, next to q(z|x) and the ELBO"),
     PageEntry("pages/typicality.py", "Typicality", ":material/query_stats:", "typicality",
               "is an image like the data? A score, a percentile, a verdict"),
+    PageEntry("pages/compress.py", "Compress", ":material/compress:", "compress",
+              "a digit in ~23 bytes: lossless coding with p(x)"),
     PageEntry("pages/generate.py", "Generate", ":material/auto_awesome:", "generate",
               "samples from the prior, and the holes between the data"),
     PageEntry("pages/compare.py", "Compare models", ":material/compare:", "compare",

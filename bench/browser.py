@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,11 @@ from pathlib import Path
 
 from .backend import summarize
 from .chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, free_port, wait_idle
+from .transfer import page_visit_mb
 from .pad import PAD, wait_pad_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate", "compare", "train"]
+PAGES = ["", "model", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate", "compare", "train"]
 
 # In-page probe: time from an input event to the next <img> load, plus one animation frame.
 PROBE = """
@@ -88,12 +90,52 @@ def streamlit_command(port: int) -> list[str]:
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
 
 
-def start_server(port: int, cache_dir: str | None = None) -> subprocess.Popen:
+def start_server(port: int, cache_dir: str | None = None, checkpoint_dir: str | None = None) -> subprocess.Popen:
     """The app on `port`; with cache_dir, its saved arrays (vae/arraycache.py) go there, e.g. an
-    empty folder so that memory and page times are measured cold."""
-    env = dict(os.environ, LATENT_EXPLORER_CACHE_DIR=cache_dir) if cache_dir else None
+    empty folder so that memory and page times are measured cold; with checkpoint_dir, its
+    models come from (and a training run writes into) that folder instead of checkpoints/."""
+    env = dict(os.environ)
+    if cache_dir:
+        env["LATENT_EXPLORER_CACHE_DIR"] = cache_dir
+    if checkpoint_dir:
+        env["LATENT_EXPLORER_CHECKPOINT_DIR"] = checkpoint_dir
     return subprocess.Popen(streamlit_command(port), cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def copy_checkpoints(into: Path) -> Path:
+    """The shipped checkpoints (and what ships beside them) copied into `into`, user/ left out."""
+    shutil.copytree(ROOT / "checkpoints", into, dirs_exist_ok=True, ignore=shutil.ignore_patterns("user"))
+    return into
+
+
+def shipped_models() -> list[str]:
+    return sorted(p.name[: -len(".safetensors")] for p in (ROOT / "checkpoints").glob("*.safetensors"))
+
+
+def train_tiny_model(page, url: str, folder: Path, timeout_s: float = 600) -> str:  # noqa: ANN001
+    """Train a one-epoch model from the Train page, as a visitor would; returns its name once
+    the job has written it into `folder`/user/."""
+    name = f"bench-{int(time.time())}"
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    field = page.locator('input[aria-label="Name"]')
+    field.fill(name)
+    field.press("Enter")
+    wait_idle(page)
+    epochs = page.locator('[data-testid="stSlider"] input[type="range"]').nth(1)  # beta, epochs
+    epochs.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowLeft")  # down to 1 epoch
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    deadline = time.time() + timeout_s
+    target = folder / "user" / f"{name}.safetensors"
+    while time.time() < deadline and not target.exists():
+        time.sleep(1)
+    if not target.exists():
+        raise RuntimeError("the training job did not finish in time")
+    return name
 
 
 def stop_server(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
@@ -135,16 +177,18 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
     url = f"http://127.0.0.1:{port}"
     results: dict[str, object] = {}
     cold_cache = tempfile.TemporaryDirectory(prefix="latent-explorer-bench-")
+    models = tempfile.TemporaryDirectory(prefix="latent-explorer-bench-models-")
+    copy_checkpoints(Path(models.name))
     t_start = time.perf_counter()
-    server = start_server(port, cache_dir=cold_cache.name)
+    server = start_server(port, cache_dir=cold_cache.name, checkpoint_dir=models.name)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             wait_health(url)
             page.goto(url)
-            page.get_by_role("heading", name="Latent Explorer").wait_for(timeout=120_000)
-            page.wait_for_selector('[data-testid="stImage"] img', timeout=60_000)
+            page.get_by_role("heading", name="Start here: what a VAE computes, and why").wait_for(timeout=120_000)
+            wait_pad_ready(page)
             wait_idle(page)
             results["startup_s"] = round(time.perf_counter() - t_start, 2)
 
@@ -178,17 +222,32 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
             results["map_click_roundtrip_ms"] = summarize(page.evaluate("window.__paint"))
             results["map_click_server_ms"] = summarize(page.evaluate("window.__server"))
 
+            # Bytes a browser receives for the decoder page: first visit, then a revisit.
+            visits = page_visit_mb(browser, f"{url}/decoder")
+            results["decoder_first_visit_mb"] = visits["first"]
+            results["decoder_revisit_mb"] = visits["revisit"]
+
             # Memory after every page has been visited once.
             for path in PAGES:
                 page.goto(f"{url}/{path}")
                 page.wait_for_selector('[data-testid="stApp"]')
                 wait_idle(page)
             results["rss_mb"] = rss_mb(server.pid)
+
+            # Every shipped model on every page, then one training run from the Train page.
+            for name in shipped_models():
+                for path in PAGES:
+                    page.goto(f"{url}/{path}?model={name}")
+                    page.wait_for_selector('[data-testid="stApp"]')
+                    wait_idle(page, timeout=300_000)
+            train_tiny_model(page, url, Path(models.name))
+            results["rss_mb_all_models"] = rss_mb(server.pid)
             browser.close()
         results["concurrency"] = asyncio.run(_concurrency(url, sessions, seconds))
     finally:
         stop_server(server)
         cold_cache.cleanup()
+        models.cleanup()
     return results
 
 

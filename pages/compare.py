@@ -10,6 +10,8 @@ from ui.widgets import label_picker
 from ui.tables import show_table
 from vae.plane import Plane
 
+ELBO_MODEL = "mnist-2d-elbo"
+
 page_header(
     "Compare two models",
     "Same grid, same z: how do β, conditioning or size change the latent space?",
@@ -22,21 +24,26 @@ if len(names) < 2:
     st.stop()
 
 c1, c2 = st.columns(2)
-# Default: the shipped model on the left, the next one (e.g. the beta-VAE) on the right.
+# Default: the shipped model on the left; on the right the same architecture trained on the
+# plain ELBO (what the IWAE objective buys and costs), else the next model.
 first = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
+second = names.index(ELBO_MODEL) if ELBO_MODEL in names and ELBO_MODEL != names[first] else (first + 1) % len(names)
 name_a = c1.selectbox("Left model", names, index=first, key="cmp_a")
-name_b = c2.selectbox("Right model", names, index=(first + 1) % len(names), key="cmp_b")
+name_b = c2.selectbox("Right model", names, index=second, key="cmp_b")
 handles = [handle_for(name_a), handle_for(name_b)]
 if any(h is None for h in handles):
     st.error("One of the models could not be loaded.")
     st.stop()
 
-with st.sidebar:
-    st.subheader("Shared controls")
-    n = st.slider("Grid size n", 5, 30, 15, key="cmp_n")
-    spacing = "gaussian" if st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="cmp_sp") != "Linear" else "linear"
-    z1 = st.slider("z₁", -4.0, 4.0, 0.0, 0.05, key="cmp_z1")
-    z2 = st.slider("z₂", -4.0, 4.0, 0.0, 0.05, key="cmp_z2")
+with st.expander("Shared controls: grid, spacing, z", expanded=True, icon=":material/tune:"):
+    left, right = st.columns(2)
+    with left:
+        n = st.slider("Grid size n", 5, 30, 15, key="cmp_n")
+        spacing = "gaussian" if st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="cmp_sp",
+                                         horizontal=True) != "Linear" else "linear"
+    with right:
+        z1 = st.slider("z₁", -4.0, 4.0, 0.0, 0.05, key="cmp_z1")
+        z2 = st.slider("z₂", -4.0, 4.0, 0.0, 0.05, key="cmp_z2")
 
 
 def _from_pad(z: tuple[float, float]) -> None:
@@ -57,7 +64,7 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
-rows: list[tuple[str, ...]] = []
+columns: list[list[str]] = []
 for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a", "b"]):
     with col:
         st.subheader(name)
@@ -68,11 +75,13 @@ for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a
                      (z1, z2), on_commit=_from_pad, label=label, size=300, dark=True,
                      title=f"Manifold ({spacing}), {n}×{n}")
     m, c = handle.ckpt.metrics, handle.ckpt.config
-    rows.append((name, "CVAE" if handle.conditional else "VAE", f"{c.beta:g}",
-                 "-".join(map(str, c.decoder_hidden)), _nats(m.get("test_elbo")),
-                 _nats(m.get("test_nll_iwae")), _percent(m.get("test_knn5_accuracy")),
-                 _nats(m.get("val_elbo"))))
+    columns.append(["CVAE" if handle.conditional else "VAE", f"{c.beta:g}", "-".join(map(str, c.decoder_hidden)),
+                    _nats(m.get("test_elbo")), _nats(m.get("test_nll_iwae")),
+                    _percent(m.get("test_knn5_accuracy")), _nats(m.get("val_elbo"))])
 
+# One row per quantity, one column per model: three narrow columns fit a phone's width.
 st.subheader("Metrics")
-show_table(["model", "kind", "β", "decoder hidden", "test ELBO (nats)", "test NLL IWAE (nats)",
-            "5-NN accuracy", "val ELBO (nats)"], rows, align=["left"] * 4 + ["right"] * 4)
+quantities = ["kind", "β", "decoder hidden", "test ELBO (nats)", "test NLL, IWAE (nats)", "5-NN accuracy",
+              "validation ELBO (nats)"]
+show_table(["", name_a, name_b], [(q, a, b) for q, a, b in zip(quantities, *columns)],
+           align=["left", "right", "right"])

@@ -10,9 +10,10 @@ import numpy as np
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import show_png
+from ui.images import show_png, show_samples
 from ui.latent_plane import decoder_summary, latent_plane
 from ui.layers import means_layer
+from ui.urlstate import linked, put, url_number
 from ui.widgets import label_picker
 from vae.latent import decode_one, sample_prior
 from vae.plane import Plane
@@ -29,16 +30,9 @@ handle = page_header(
 )
 
 
-def _from_url(name: str) -> float:
-    try:
-        return float(np.clip(float(st.query_params.get(name, 0.0)), -Z_LIMIT, Z_LIMIT))
-    except ValueError:
-        return 0.0
-
-
 for name in ("z1", "z2"):
-    if name not in st.session_state:
-        st.session_state[name] = round(_from_url(name), 2)
+    if name not in st.session_state or linked(name):  # a link's z (e.g. from the map) wins
+        st.session_state[name] = round(url_number(name, -Z_LIMIT, Z_LIMIT, 0.0), 2)
 
 
 def _sample_prior() -> None:
@@ -77,11 +71,16 @@ def decoder_panel() -> None:
             show_png(png_bytes(decode_one(handle.view(label), (z1, z2)), scale=4), width=112)
         note.caption("The same z decoded on the server by PyTorch, as the other pages and a "
                      "shared link see it.")
+        count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
+        if count:
+            mean = decode_one(handle.view(label), (z1, z2))
+            show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),
+                         per_row=4, size=42)
     with pad_col:
         latent_plane(handle, "dec_pad", Plane.square(MAP_EXTENT), [means_layer(handle)], (z1, z2),
                      on_commit=_from_pad, label=label, title="Latent plane · test-set means by digit")
-    st.query_params["z1"] = f"{z1:.2f}"
-    st.query_params["z2"] = f"{z2:.2f}"
+    put("z1", f"{z1:.2f}")
+    put("z2", f"{z2:.2f}")
 
 
 decoder_panel()

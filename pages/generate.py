@@ -4,7 +4,7 @@
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import show_digits
+from ui.images import show_digits, show_samples
 from ui.models import aggregate_density, test_latents
 from ui.widgets import label_picker
 from ui.latent_plane import latent_plane
@@ -40,6 +40,9 @@ with left:
     show_digits(decode_points(model, z),
                 [f"{i + 1}{' · hole' if h else ''}" for i, h in enumerate(in_hole)], per_row=8, size=64)
     st.markdown(f"**{int(in_hole.sum())} of {count}** samples fall in holes.")
+    if st.toggle("Binary samples x ~ p(x|z) too", True, key="gen_binary"):
+        st.subheader("The same z's, as the model draws them")
+        show_samples(decode_points(model, z), seed=seed, captions=[str(i + 1) for i in range(count)], size=64)
 with right:
     plane, layers = prior_samples_layers(z, axis, density, in_hole, temperature,
                                          data=means_layer(handle, 3000) if show_data else None)

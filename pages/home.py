@@ -29,6 +29,9 @@ with left:
                    help=f"-log p(x) estimated with k={m.get('test_iwae_k', '?')} importance samples (lower is better).")
     cols[2].metric("5-NN accuracy", f"{100 * m['test_knn5_accuracy']:.1f} %" if "test_knn5_accuracy" in m else "n/a",
                    help="Digit class predicted from the 5 nearest training latent means.")
+    if m.get("test_n_images", 10_000) < 10_000:  # a model trained in the app (vae/jobs.py)
+        st.caption(f"On the first {m['test_n_images']:,} test images, IWAE k = {m.get('test_iwae_k', '?')} "
+                   "(measured by its training job; the shipped models: all 10,000, k = 1000).")
     config = ckpt.config.to_dict()
     st.markdown("**Architecture** · encoder "
                 f"{ckpt.config.input_dim}-{'-'.join(map(str, ckpt.config.encoder_hidden))}-2×{ckpt.config.latent_dim}, "
@@ -39,8 +42,10 @@ with left:
         st.code(ckpt.train_command or "(not recorded)", language="bash")
         st.json({"config": config, "metrics": m, "training": ckpt.extra}, expanded=False)
     st.subheader("Explore")
-    for entry in registered()[1:]:  # app.py's registry: every page but this one
-        st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon)
+    for entry in registered():  # app.py's registry: every page but this one
+        if entry.path != "pages/home.py":
+            st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon,
+                         query_params={"model": ckpt.name})
 with right:
     st.subheader("Samples from the prior")
     seed = st.number_input("Seed", 0, 10_000, 0, key="home_seed")

@@ -20,19 +20,26 @@ handle = page_header(
     "once. Arrow keys move the chosen point.",
 )
 
-with st.sidebar:
-    st.subheader("Map")
-    label = label_picker(handle, key="mf_label", url_param="label")
-    n = st.slider("Grid size n (n × n cells)", 5, 40, 20, key="mf_n")
-    spacing_label = st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="mf_spacing",
-                             help="Gaussian quantiles: equal prior probability per cell "
-                                  "(Kingma & Welling 2014, Fig. 4); the axes keep z units.")
-    spacing = "gaussian" if spacing_label.startswith("Gaussian") else "linear"
-    radius = st.slider("Range r (linear: z from -r to r)", 1.0, 5.0, 3.0, 0.5, key="mf_radius",
-                       disabled=spacing == "gaussian")
-    overlay = st.toggle("Overlay test-set latent means", value=False, key="mf_overlay")
-    n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
-                                disabled=not overlay)
+# The map's settings on the page (on a phone the sidebar is folded away), folded: the
+# defaults show the classic 20 x 20 map.
+summary = f"{st.session_state.get('mf_n', 20)}×{st.session_state.get('mf_n', 20)}, " + \
+    st.session_state.get("mf_spacing", "Linear").lower()
+with st.expander(f"Map settings · {summary}", icon=":material/tune:"):
+    left, middle, right = st.columns(3)
+    with left:
+        n = st.slider("Grid size n (n × n cells)", 5, 40, 20, key="mf_n")
+        label = label_picker(handle, key="mf_label", url_param="label")
+    with middle:
+        spacing_label = st.radio("Spacing", ["Linear", "Gaussian quantiles"], key="mf_spacing",
+                                 help="Gaussian quantiles: equal prior probability per cell "
+                                      "(Kingma & Welling 2014, Fig. 4); the axes keep z units.")
+        spacing = "gaussian" if spacing_label.startswith("Gaussian") else "linear"
+        radius = st.slider("Range r (linear: z from -r to r)", 1.0, 5.0, 3.0, 0.5, key="mf_radius",
+                           disabled=spacing == "gaussian")
+    with right:
+        overlay = st.toggle("Overlay test-set latent means", value=False, key="mf_overlay")
+        n_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000], 2000, key="mf_points",
+                                    disabled=not overlay)
 
 
 def _choose(z: tuple[float, float]) -> None:

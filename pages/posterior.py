@@ -5,6 +5,7 @@ IWAE, the ELBO and its two terms, and the gap between them."""
 import streamlit as st
 
 from ui.shell import page_header
+from ui.gallery import show_gallery
 from ui.images import image_input, input_label, show_digit
 from ui.models import quadrature_grid
 from ui.tables import show_table
@@ -22,6 +23,10 @@ handle = page_header(
     "normalised, and log p(x) is its sum. Compare it with what the encoder's q(z|x) and the ELBO "
     "give.",
 )
+
+with st.expander("Images worth a look: large ELBO gaps, several modes, the most and least likely, "
+                 "digits on a border", icon=":material/photo_library:"):
+    show_gallery(handle, on_pick=lambda i: st.session_state.update(post_source="Test image", post_index=i))
 
 inp = image_input("post", default_index=0, query_param="i")
 if inp is None:
@@ -76,17 +81,21 @@ st.subheader("In nats")
 rows = [
     ("log p(x), quadrature", post.log_px,
      "log ∫ p(x|z) p(z) dz summed over the grid: exact up to grid error (~0.01 nats)"),
-    (f"log p(x), IWAE k={ev.iwae_k}", ev.iwae,
-     "importance-weighted bound with k samples from q(z|x): below log p(x) on average, tighter as k grows"),
+    (f"log p(x), IWAE k={ev.iwae_k}, one estimate", ev.iwae,
+     "importance-weighted estimate with k samples from q(z|x). It is random: one run can land above "
+     "log p(x); only its average is a lower bound (tighter as k grows)"),
+    (f"  IWAE over {len(ev.iwae_runs)} runs: mean (± sd)", ev.iwae_mean,
+     f"± {ev.iwae_sd:.2f} nats; runs from {min(ev.iwae_runs):.2f} to {max(ev.iwae_runs):.2f}"),
     (f"ELBO ({ev.elbo_samples} samples)", ev.elbo,
      "E_q[log p(x|z)] − KL(q(z|x) ‖ p(z)): the bound training maximises"),
     ("  E_q[log p(x|z)]", ev.expected_log_lik,
      f"reconstruction term: how well z ~ q(z|x) explains the pixels (Monte Carlo, seed {ev.seed})"),
     ("  KL(q(z|x) ‖ p(z))", ev.kl, "closed form: what it costs to move q(z|x) away from the prior"),
-    ("gap = log p(x) − ELBO", ev.gap,
-     "= KL(q(z|x) ‖ p(z|x)): how far the encoder is from the true posterior"),
-    ("  the gap on the grid", post.kl_q_to_posterior,
-     "the same KL with the ELBO by quadrature over q (no sampling noise)"),
+    ("ELBO gap, Monte Carlo: log p(x) − the ELBO above", ev.gap,
+     f"carries the ELBO estimate's sampling noise ({ev.elbo_samples} samples)"),
+    ("ELBO gap, exact: KL(q(z|x) ‖ p(z|x))", post.kl_q_to_posterior,
+     "the same quantity with the ELBO by quadrature over q (no sampling): how far the encoder's "
+     "guess is from the true posterior"),
 ]
 show_table(["quantity", "nats", "what it is"],
            [(name.replace("  ", "\u2003"), f"{value:.2f}", note) for name, value, note in rows],

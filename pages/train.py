@@ -2,16 +2,18 @@
 
 import streamlit as st
 
+from ui.charts import show_chart
 from ui.shell import page_header
 from ui.images import show_digit
-from ui.jobs import job_manager
+from ui.jobs import job_manager, progress_text, session_token
 from vae.figures import training_curves
-from vae.jobs import JobError, JobRequest
+from vae.jobs import EVAL_IMAGES, EVAL_IWAE_K, JobError, JobRequest
 
 page_header(
     "Train a model",
     "Training runs in the background on the server (one job at a time for everyone); you can keep"
-    " exploring on other pages. The result appears in the model picker under user/.",
+    " exploring on other pages. Then the job measures the model on test images and scores the"
+    " Typicality page's reference images, and saves it as user/NAME; a link here opens it.",
     model=False,
 )
 
@@ -42,7 +44,15 @@ def _start() -> None:
         manager.start(JobRequest(name=state.tr_name.strip(), epochs=state.tr_epochs,
                                  hidden=state.tr_hidden, beta=state.tr_beta,
                                  conditional=state.tr_kind.startswith("Conditional"),
-                                 seed=int(state.tr_seed)))
+                                 seed=int(state.tr_seed)), owner=session_token())
+    except JobError as exc:
+        st.session_state.tr_error = str(exc)
+
+
+def _cancel() -> None:
+    """Cancel callback: the manager checks that this session started the job."""
+    try:
+        manager.cancel(session_token())
     except JobError as exc:
         st.session_state.tr_error = str(exc)
 
@@ -57,23 +67,40 @@ def progress_panel() -> None:
         st.info("No training job yet.")
         return
     req = status.request
-    st.subheader(f"Job {req.name}: {status.state}")
-    st.progress(min(1.0, status.progress), text=f"epoch {status.epoch}/{status.epochs}")
-    if status.state == "running":
-        st.button("Cancel", key="tr_cancel", on_click=manager.cancel, icon=":material/stop:")
+    mine = manager.owns(session_token())
+    st.subheader(f"Job {req.name}: {status.state}" + ("" if mine else " (another visitor's)"))
+    st.progress(min(1.0, status.progress), text=progress_text(status))
+    if status.state == "running" and mine:
+        st.button("Cancel", key="tr_cancel", on_click=_cancel, icon=":material/stop:")
+    elif status.state == "running":
+        st.caption("Only the visitor who started this job can cancel it; its progress shows here live.")
     elif status.state == "done":
-        st.success(f"{status.message}. Pick user/{req.name} in the sidebar.")
+        st.success(f"{status.message}.")
+        m = status.metrics
+        st.markdown(f"Test ELBO **{m['test_elbo']:.2f}** nats · NLL (IWAE, k={EVAL_IWAE_K}) "
+                    f"**{m['test_nll_iwae']:.2f}** nats · 5-NN accuracy **{100 * m['test_knn5_accuracy']:.1f} %**"
+                    f" (first {EVAL_IMAGES:,} test images)")
+        st.page_link("pages/home.py", label=f"Open user/{req.name} (its model card)", icon=":material/arrow_forward:",
+                     query_params={"model": f"user/{req.name}"})
     elif status.message:
         st.warning(status.message)
     left, right = st.columns([3, 2])
     with left:
         if status.history:
-            st.plotly_chart(training_curves(list(status.history)), key="tr_curves",
-                            config={"displaylogo": False})
+            show_chart(training_curves(list(status.history)), key="tr_curves")
     with right:
         if status.manifold is not None:
             show_digit(status.manifold, f"Manifold after epoch {status.epoch}", size=336)
 
 
-# Poll once a second while a job runs; otherwise draw once (no idle reruns).
+def watch(seen: int) -> None:
+    """Redraw the whole page (the Start button, the panel's polling) when a job starts or ends,
+    this session's or another visitor's. Renders nothing."""
+    if manager.generation != seen:
+        st.rerun(scope="app")
+
+
+# The panel polls once a second while a job runs, for every visitor; a light watcher notices
+# when one starts or ends (e.g. started from another browser) and redraws the page.
 st.fragment(progress_panel, run_every=1.0 if manager.busy() else None)()
+st.fragment(watch, run_every=2.0)(manager.generation)

@@ -4,6 +4,7 @@ least typical test images."""
 
 import streamlit as st
 
+from ui.charts import show_chart
 from ui.shell import page_header
 from ui.images import image_input, input_label, show_digit, show_digits
 from ui.models import (
@@ -73,16 +74,14 @@ with left:
     with cols[2]:
         mu, _ = encode_images(model, x[None])
         show_digit(decode_one(model, mu[0]), "E[x | μ]", size=112)
-    st.plotly_chart(error_map_figure(reconstruction_error_map(model, x)), key="typ_error",
-                    config={"displaylogo": False})
+    show_chart(error_map_figure(reconstruction_error_map(model, x)), key="typ_error")
     st.caption("Per pixel −log p(xᵢ | z = μ): where the decoder's best guess disagrees with the image.")
 with right:
     colour = VERDICT_COLOURS[result.verdict]
     st.markdown(f"### :{colour}[{result.verdict}]")
     st.markdown(f"**{source}** · {score_name} = **{score:.1f} nats** · "
                 f"percentile **{result.percentile:.1f} %** among {len(ref):,} validation images")
-    st.plotly_chart(score_histogram(ref, score, result.bands, result.percentile, score_name),
-                    key="typ_hist", config={"displaylogo": False})
+    show_chart(score_histogram(ref, score, result.bands, result.percentile, score_name), key="typ_hist")
     b = result.bands
     st.caption(f"25–75 %: {b.p25:.1f} … {b.p75:.1f} nats · 1–99 %: {b.p1:.1f} … {b.p99:.1f} nats. "
                "The same estimator scores the reference images and yours.")

@@ -17,7 +17,8 @@ if str(ROOT) not in sys.path:
 import tempfile  # noqa: E402
 
 # Saved arrays (vae/arraycache.py) go to a folder of this test session, not the project's
-# data/cache/: every run scores the typicality pages' images itself, as a fresh install would.
+# data/cache/: every run computes what a fresh install would (the shipped models' typicality
+# scores come with the checkpoints, in checkpoints/scores/, as in a fresh clone).
 # Set before any app server is started (tests/e2e inherit it through the environment).
 _CACHE = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-cache-")
 os.environ["LATENT_EXPLORER_CACHE_DIR"] = _CACHE.name
@@ -27,6 +28,8 @@ os.environ["LATENT_EXPLORER_CACHE_DIR"] = _CACHE.name
 _CHECKPOINTS = tempfile.TemporaryDirectory(prefix="latent-explorer-tests-checkpoints-")
 for _shipped in sorted((ROOT / "checkpoints").glob("*.safetensors")):
     shutil.copy2(_shipped, _CHECKPOINTS.name)
+if (ROOT / "checkpoints" / "scores").is_dir():  # their shipped typicality scores, as a clone has them
+    shutil.copytree(ROOT / "checkpoints" / "scores", Path(_CHECKPOINTS.name) / "scores")
 os.environ["LATENT_EXPLORER_CHECKPOINT_DIR"] = _CHECKPOINTS.name
 
 from vae import VAE, VAEConfig, arraycache, load_checkpoint  # noqa: E402

@@ -48,7 +48,8 @@ def _digit_png(dark_on_light: bool = True) -> bytes:
     return buffer.getvalue()
 
 
-def test_home_shows_model_card_samples_and_links(app: AppTest) -> None:
+def test_model_card_shows_metrics_and_samples(app: AppTest) -> None:
+    app = _open(app, "pages/home.py")
     assert app.title[0].value == "Latent Explorer"
     assert app.selectbox(key="model_name").value == "mnist-2d"
     metrics = {m.label: m.value for m in app.metric}
@@ -146,8 +147,9 @@ def test_compare_page_needs_two_models_or_shows_both(app: AppTest) -> None:
         assert plane_z(at, "cmp_pad_a") == plane_z(at, "cmp_pad_b") == (0.0, 0.0)  # one plane per model
         at.slider(key="cmp_z1").set_value(1.5).run()
         assert plane_z(at, "cmp_pad_a") == plane_z(at, "cmp_pad_b") == (1.5, 0.0)  # both follow the one z
-        (table,) = [m.value for m in at.markdown if m.value.startswith("| model |")]
-        assert len(table.splitlines()) == 2 + 2  # header, rule, one row per model
+        (table,) = [m.value for m in at.markdown if "test NLL, IWAE" in m.value]
+        lines = table.splitlines()
+        assert len(lines) == 2 + 7 and lines[0].count("|") == 4  # a row per quantity, a column per model
 
 
 def test_train_page_refuses_a_bad_name(app: AppTest) -> None:

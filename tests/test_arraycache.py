@@ -53,3 +53,21 @@ def test_weights_hash_is_the_loaded_content(tmp_path) -> None:
     assert load_checkpoint(path).weights_sha256 == ckpt.weights_sha256
     del copy.__dict__["weights_sha256"]
     assert copy.weights_sha256 != ckpt.weights_sha256
+
+
+def test_shipped_folder_is_read_first_and_never_written(tmp_path, monkeypatch) -> None:
+    from vae import arraycache
+
+    shipped, cache = tmp_path / "shipped", tmp_path / "cache"
+    shipped.mkdir()
+    monkeypatch.setattr(arraycache, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(arraycache, "CACHE_DIR", cache)
+    key = {"what": "demo", "dtype": "float64", "shape": [2]}
+    np.save(key_path(key, shipped), np.array([4.0, 5.0]))
+    np.save(key_path(key, cache.mkdir() or cache), np.array([6.0, 7.0]))  # shipped wins
+    assert cached_array(key, lambda: np.zeros(2)).tolist() == [4.0, 5.0]
+    other = {**key, "n": 1}
+    assert cached_array(other, lambda: np.ones(2)).tolist() == [1.0, 1.0]
+    assert [p.name for p in shipped.iterdir()] == [key_path(key, shipped).name]  # not written
+    assert key_path(other, cache).exists()
+    assert arraycache.load_saved(other).tolist() == [1.0, 1.0] and arraycache.load_saved({"what": "x"}) is None

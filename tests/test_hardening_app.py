@@ -100,10 +100,12 @@ def test_corrupt_checkpoints_are_listed_unusable_and_the_default_model_works(mon
         for key in ("random", "empty"):
             _line_for(lines, names[key])
         assert all("/work/" not in line and str(ROOT) not in line for line in lines)  # no server paths
-        picker = at.sidebar.selectbox(key="model_name")
+        picker = at.selectbox(key="model_name")
         assert picker.value == "mnist-2d"
         assert not set(names.values()) & set(picker.options)
-        # The default model works: the home page's model card and a decoder step.
+        # The default model works: the model card and a decoder step.
+        at.switch_page("pages/home.py")
+        at.run()
         assert at.title[0].value == "Latent Explorer"
         assert {m.label for m in at.metric} == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
         at.switch_page("pages/decoder.py")
@@ -160,8 +162,10 @@ def test_pickled_checkpoints_named_safetensors_never_run(tmp_path) -> None:
         lines = _unusable_lines(at)
         for name in names.values():
             assert "not a readable checkpoint" in _line_for(lines, name)
-        assert at.sidebar.selectbox(key="model_name").value == "mnist-2d"
-        assert not set(names.values()) & set(at.sidebar.selectbox(key="model_name").options)
+        assert at.selectbox(key="model_name").value == "mnist-2d"
+        assert not set(names.values()) & set(at.selectbox(key="model_name").options)
+        at.switch_page("pages/home.py")  # the model card works with the default model
+        at.run()
         assert {m.label for m in at.metric} == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
     assert not marker.exists()
 

@@ -1,6 +1,7 @@
 import shlex
 import time
 
+import numpy as np
 import pytest
 
 from vae import load_checkpoint
@@ -61,3 +62,59 @@ def test_a_tiny_job_runs_to_completion_and_a_cancelled_one_leaves_nothing(tmp_pa
     status = manager.wait(60)
     assert status.state == "cancelled"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.safetensors"]
+
+
+def test_only_the_owner_can_cancel(tmp_path) -> None:
+    manager = JobManager(root=tmp_path)
+    manager.start(JobRequest(name="mine", epochs=50, hidden=32, train_limit=2000), owner="token-a")
+    try:
+        assert manager.owns("token-a") and not manager.owns("token-b") and not manager.owns("")
+        with pytest.raises(JobError, match="only the visitor who started"):
+            manager.cancel("token-b")
+        with pytest.raises(JobError, match="only the visitor who started"):
+            manager.cancel()
+        time.sleep(0.3)
+        assert manager.busy() and manager.status.state == "running"  # still running
+        assert "token-a" not in repr(manager.status)  # the token is never shown
+    finally:
+        manager.cancel("token-a")
+    status = manager.wait(60)
+    assert status.state == "cancelled" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_tiny_job_records_its_metrics_and_typicality_scores(tmp_path) -> None:
+    from vae import arraycache
+    from vae.checkpoint import CHECKPOINT_DIR
+    from vae.evaluate import evaluate_model
+    from vae.jobs import EVAL_IMAGES, EVAL_IWAE_K
+    from vae.data import fixed_binarization
+    from vae.typicality import PAGE_SETS, scores_key, scores_saved, split_scores, typicality_scores
+
+    # In the tests' checkpoint folder (tests/conftest.py), where the app's user/ would be.
+    root = CHECKPOINT_DIR / "user" / tmp_path.name
+    manager = JobManager(root=root)
+    generation = manager.generation
+    manager.start(JobRequest(name="tiny-metrics", epochs=1, hidden=32, train_limit=500), owner="t")
+    phases = set()
+    while manager.busy():
+        phases.add(manager.status.phase)
+        time.sleep(0.05)
+    status = manager.wait(300)
+    assert status.state == "done", status.message
+    assert manager.generation == generation + 2  # started, ended: watching pages redraw
+    assert {"training", "scores"} <= phases and status.progress == 1.0
+    ckpt = load_checkpoint(root / "tiny-metrics")
+    m = ckpt.metrics
+    assert m["test_n_images"] == EVAL_IMAGES and m["test_iwae_k"] == EVAL_IWAE_K
+    # The same protocol as `vae.evaluate` on the saved model gives the same numbers.
+    again = evaluate_model(ckpt.model, "test", EVAL_IWAE_K, EVAL_IMAGES)
+    for key in ("elbo", "nll_iwae", "knn5_accuracy"):
+        assert m[f"test_{key}"] == pytest.approx(again[key], rel=1e-6), key
+    # The Typicality page's default scores are on disk under the loaded weights' key.
+    for split, n in PAGE_SETS:
+        assert scores_saved(ckpt, split, n, True, "log p(x)")
+        assert arraycache.key_path(scores_key(ckpt, split, n, True, "log p(x)")).exists()
+    saved = split_scores(ckpt, "val", PAGE_SETS[0][1], True, "log p(x)")  # read back, not computed
+    x = fixed_binarization("val", seed=0)[0][:4]
+    np.testing.assert_allclose(saved[:4], typicality_scores(ckpt.model, x, "log p(x)"), rtol=1e-9)

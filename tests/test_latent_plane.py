@@ -13,6 +13,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui.latent_plane import parse_commit
+from ui.static_files import STATIC_DIR
+from test_export import load_export
 from vae import list_checkpoints, load_checkpoint
 from vae.checkpoint import checkpoint_name
 from vae.plane import Plane, plot_extent
@@ -40,7 +42,8 @@ def plane_z(at: AppTest, key: str) -> tuple[float, float]:
     return data["z1"], data["z2"]
 
 
-def _open(page: str, **params: str) -> AppTest:
+def open_page(page: str, **params: str) -> AppTest:
+    """A fresh session on `page` with these link parameters, run once, without exception."""
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=180)
     for name, value in params.items():
@@ -51,31 +54,35 @@ def _open(page: str, **params: str) -> AppTest:
     return at
 
 
-def _held(data: dict) -> str:
-    return "|".join([data["model"], *[l["id"] for l in json.loads(data["layers"]) if l.get("id")]])
+def _static_file(url: str) -> Path:
+    """The file behind a static URL (/app/static/gen/<id>.<suffix>)."""
+    assert url.startswith("/app/static/gen/"), url
+    return STATIC_DIR / "gen" / url.rsplit("/", 1)[1]
 
 
-def test_decoder_and_layers_travel_once_then_ids_and_z_only() -> None:
-    at = _open("decoder", z1="1.25", z2="-0.5")
+def test_heavy_bytes_are_static_files_and_a_rerun_sends_ids_and_z_only() -> None:
+    at = open_page("decoder", z1="1.25", z2="-0.5")
     data = _plane(at, "dec_pad")
     assert (data["z1"], data["z2"]) == (1.25, -0.5) and (data["lo"], data["hi"]) == (-4.0, 4.0)
-    assert json.loads(data["decoder"])["sha256"] == data["model"]
     # Only scalars and strings at the top: Streamlit probes lists and dicts for dataframes,
     # which would import pandas and pyarrow (70 MB) into the server.
     assert all(v is None or isinstance(v, (str, int, float, bool)) for v in data.values())
+    # The decoder is a file named by its content id, the same model the page decodes with.
+    decoder_file = _static_file(data["decoder_src"])
+    header, _ = load_export(decoder_file.read_bytes())
+    assert decoder_file.stem == header["sha256"] == data["model"]
     means = _layers(data)["test-set means"]
-    assert means["count"] == 10_000 and means["blob"]
-    # The browser reports what it holds: later runs send ids and z only.
-    at.session_state["dec_pad"] = {"have": _held(data), "z": None}
+    assert means["count"] == 10_000 and _static_file(means["src"]).stat().st_size == 9 * 10_000
+    # Nothing heavy travels with the data, so every rerun is small.
+    assert len(json.dumps(data)) < 1500
     at.slider(key="z1").set_value(2.0).run()
     after = _plane(at, "dec_pad")
-    assert after["decoder"] is None and "blob" not in _layers(after)["test-set means"]
-    assert (after["z1"], after["z2"]) == (2.0, -0.5) and len(json.dumps(after)) < 1500
+    assert (after["z1"], after["z2"]) == (2.0, -0.5) and after["decoder_src"] == data["decoder_src"]
 
 
 def test_a_commit_is_acknowledged_and_moves_the_sliders() -> None:
-    at = _open("decoder")
-    at.session_state["dec_pad"] = {"have": "", "z": {"z": [0.5, 0.25], "seq": 1234}}
+    at = open_page("decoder")
+    at.session_state["dec_pad"] = {"z": {"z": [0.5, 0.25], "seq": 1234}}
     at.run()
     assert not at.exception and _plane(at, "dec_pad")["ack"] == 1234
 
@@ -83,9 +90,10 @@ def test_a_commit_is_acknowledged_and_moves_the_sliders() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=[checkpoint_name(p) for p in SHIPPED])
 def test_every_shipped_model_gets_a_plane(path: Path) -> None:
     config = load_checkpoint(path).config
-    at = _open("decoder", model=checkpoint_name(path))
+    at = open_page("decoder", model=checkpoint_name(path))
     data = _plane(at, "dec_pad")
-    assert json.loads(data["decoder"])["num_classes"] == config.num_classes
+    header, _ = load_export(_static_file(data["decoder_src"]).read_bytes())
+    assert header["num_classes"] == config.num_classes
     if config.num_classes:  # a CVAE: the class selector feeds both decoders
         assert data["label"] == 0
         at.selectbox(key="dec_label").set_value(3).run()
@@ -109,18 +117,17 @@ def test_parse_commit_accepts_only_two_finite_numbers(value, expected) -> None:
 
 
 def test_the_manifold_map_is_a_plane_over_the_decoded_grid() -> None:
-    at = _open("manifold")
+    at = open_page("manifold")
     data = _plane(at, "mf_map")
     assert data["spacing"] == "linear" and (data["lo"], data["hi"]) == plot_extent("linear", 3.0, 20)
     (manifold,) = json.loads(data["layers"])
-    assert manifold["kind"] == "picture" and manifold["blob"].startswith("data:image/png;base64,")
+    assert manifold["kind"] == "picture" and _static_file(manifold["src"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert manifold["extent"] == [data["lo"], data["hi"], data["lo"], data["hi"]]
     assert data["hover"] is True and data["unset"] is True and "Click the map" in at.info[0].value
-    at.session_state["mf_map"] = {"have": _held(data), "z": None}
     at.session_state["mf_selected_z"] = (1.25, -0.5)
     at.run()
     after = _plane(at, "mf_map")
-    assert after["decoder"] is None and len(json.dumps(after)) < 1000
+    assert len(json.dumps(after)) < 1000
     assert (after["z1"], after["z2"]) == (1.25, -0.5) and after["unset"] is False
     assert "Chosen z = (+1.25, -0.50)" in " ".join(m.value.replace("**", "") for m in at.markdown)
     at.slider(key="mf_radius").set_value(1.0).run()  # a smaller map: the choice moves to its edge
@@ -130,7 +137,7 @@ def test_the_manifold_map_is_a_plane_over_the_decoded_grid() -> None:
     assert json.loads(_plane(at, "mf_map")["layers"])[0]["pixelated"] is False
     at.slider(key="mf_n").set_value(8).run()
     small = json.loads(_plane(at, "mf_map")["layers"])[0]
-    assert small["pixelated"] is True and small["id"] != manifold["id"]  # enlarged: crisp
+    assert small["pixelated"] is True and small["src"] != manifold["src"]  # enlarged: crisp
     at.radio(key="mf_spacing").set_value("Gaussian quantiles").run()
     gaussian = _plane(at, "mf_map")
     assert gaussian["spacing"] == "gaussian" and (gaussian["lo"], gaussian["hi"]) == plot_extent("gaussian", 3.0, 8)
@@ -141,7 +148,7 @@ def test_the_manifold_map_is_a_plane_over_the_decoded_grid() -> None:
 
 
 def test_encode_draws_q_and_opens_zoomed_on_a_small_q() -> None:
-    at = _open("encode")
+    at = open_page("encode")
     data = _plane(at, "enc_map")
     layers = _layers(data)
     assert {"q(z|x) 1σ", "q(z|x) 2σ", "μ", "z ~ q(z|x)", "test-set means"} <= set(layers)
@@ -159,13 +166,13 @@ def test_encode_draws_q_and_opens_zoomed_on_a_small_q() -> None:
 
 
 def test_interpolation_path_has_its_ends_marked() -> None:
-    at = _open("interpolate")
+    at = open_page("interpolate")
     (path,) = [l for l in json.loads(_plane(at, "ip_map")["layers"]) if l["kind"] == "path"]
     assert path["ends"] == ["A", "B"] and len(path["xy"]) == 2 * 10  # ten steps, (z1, z2) each
 
 
 def test_posterior_planes_show_the_joint_and_the_true_posterior() -> None:
-    at = _open("posterior")
+    at = open_page("posterior")
     joint, post = _plane(at, "post_joint"), _plane(at, "post_posterior")
     assert {"log p(x, z)", "μ of q(z|x)", "z_MAP of p(z|x)"} <= set(_layers(joint))
     layers = _layers(post)
@@ -177,7 +184,7 @@ def test_posterior_planes_show_the_joint_and_the_true_posterior() -> None:
 
 
 def test_generate_draws_samples_beyond_the_edge_on_it() -> None:
-    at = _open("generate")
+    at = open_page("generate")
     at.slider(key="gen_temperature").set_value(2.0).run()
     layers = _layers(_plane(at, "gen_map"))
     samples = np.concatenate([np.array(layers[n]["xy"]).reshape(-1, 2)

@@ -4,7 +4,6 @@ pictures back, the manifold's own cell centres."""
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 
@@ -63,18 +62,19 @@ def test_view_around_a_small_box_is_a_square_inside_the_plane() -> None:
 def test_points_travel_as_float32_pairs_and_a_group_byte() -> None:
     z = np.array([[0.5, -1.25], [3.0, 2.0], [-4.0, 0.0]])
     layer = digit_points("means", z, np.array([7, 0, 9]))
-    xy_b64, g_b64 = layer.blob.split("|")
-    np.testing.assert_array_equal(np.frombuffer(base64.b64decode(xy_b64), "<f4").reshape(-1, 2), z)
-    assert list(base64.b64decode(g_b64)) == [7, 0, 9]
+    assert layer.suffix == "bin" and len(layer.blob) == 9 * 3
+    np.testing.assert_array_equal(np.frombuffer(layer.blob[:24], "<f4").reshape(-1, 2), z)
+    assert list(layer.blob[24:]) == [7, 0, 9]
     assert layer.spec["groups"] == [str(d) for d in range(10)] and layer.spec["count"] == 3
-    # The blob is left out once the browser holds it; the id names the content.
-    assert "blob" in layer.to_data(set()) and "blob" not in layer.to_data({layer.id})
-    assert digit_points("means", z + 1e-3, np.array([7, 0, 9])).id != layer.id
+    # The blob itself never travels in the data: only where it is published.
+    published = []
+    data = layer.to_data(lambda blob, suffix: published.append((blob, suffix)) or "/app/static/gen/x.bin")
+    assert data["src"] == "/app/static/gen/x.bin" and published == [(layer.blob, "bin")] and "blob" not in data
 
 
 def test_small_layers_carry_z_inline() -> None:
     ring = polyline("q 1σ", np.array([[0.0, 1.0], [1.0, 0.0]]), "#00f", closed=True)
-    assert ring.to_data(set()) == {"kind": "line", "name": "q 1σ", "xy": [0.0, 1.0, 1.0, 0.0], "color": "#00f",
+    assert ring.to_data(lambda blob, suffix: "") == {"kind": "line", "name": "q 1σ", "xy": [0.0, 1.0, 1.0, 0.0], "color": "#00f",
                                    "width": 2.0, "dash": False, "closed": True, "legend": True, "visible": True}
     assert path("A to B", np.zeros((4, 2))).spec["ends"] == ["A", "B"]
     assert markers("μ", np.array([0.25, -0.5]), "#0ff", texts=["μ"]).spec["xy"] == [0.25, -0.5]
@@ -92,8 +92,7 @@ def test_a_density_picture_has_high_z2_at_the_top() -> None:
     values = np.zeros((4, 3))
     values[-1] = 1.0  # the last row is the largest z2
     layer = density_picture("d", values, (0, 3, 0, 4), "greys", 0.0, 1.0, "title")
-    png = base64.b64decode(layer.blob.split(",", 1)[1])
-    picture = np.asarray(Image.open(io.BytesIO(png)))
+    picture = np.asarray(Image.open(io.BytesIO(layer.blob)))
     assert picture.shape == (4, 3, 3) and (picture[0] == 0).all() and (picture[1:] == 255).all()
     assert layer.spec["scale"]["colors"][0] == "#ffffff" and layer.spec["extent"] == [0, 3, 0, 4]
 

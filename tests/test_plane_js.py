@@ -4,6 +4,7 @@ vae.model.ACTIVATIONS. (The JS unit tests, tests/js/, run on `node --test` from 
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import torch
 
 from vae import list_checkpoints, load_checkpoint
 from vae.checkpoint import checkpoint_name
-from vae.export import SUPPORTED_IN_BROWSER, decoder_export
+from vae.export import SUPPORTED_IN_BROWSER, decoder_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANE_JS = ROOT / "ui" / "latent_plane" / "plane.js"
@@ -23,14 +24,16 @@ SHIPPED = [p for p in list_checkpoints(ROOT / "checkpoints") if "user" not in p.
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
-# Reads {spec, zs: [[z1, z2, label]...]} on stdin, prints the decoded images as JSON.
+# Reads {file: base64 of the export file, zs: [[z1, z2, label]...]} on stdin, prints the decoded
+# images as JSON (the browser's own reader and forward pass).
 _RUN = """
-import { makeDecoder, ACTIVATIONS } from %s;
+import { makeDecoder, parseDecoder, ACTIVATIONS } from %s;
 let text = '';
 for await (const chunk of process.stdin) text += chunk;
-const { spec, zs } = JSON.parse(text);
-if (!spec) { console.log(JSON.stringify(Object.keys(ACTIVATIONS))); process.exit(0); }
-const dec = makeDecoder(spec);
+const { file, zs } = JSON.parse(text);
+if (!file) { console.log(JSON.stringify(Object.keys(ACTIVATIONS))); process.exit(0); }
+const bytes = Buffer.from(file, 'base64');
+const dec = makeDecoder(parseDecoder(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
 console.log(JSON.stringify(zs.map(([a, b, y]) => Array.from(dec.forward(a, b, y)))));
 """
 
@@ -43,7 +46,7 @@ def _node(payload: dict) -> object:
 
 
 def test_the_browser_runs_exactly_the_exportable_activations() -> None:
-    assert sorted(_node({"spec": None})) == sorted(SUPPORTED_IN_BROWSER)
+    assert sorted(_node({"file": None})) == sorted(SUPPORTED_IN_BROWSER)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[checkpoint_name(p) for p in SHIPPED])
@@ -53,7 +56,8 @@ def test_browser_decode_matches_the_model(path: Path) -> None:
     rng = np.random.default_rng(0)
     zs = [[float(a), float(b), int(rng.integers(classes)) if classes else None]
           for a, b in rng.uniform(-4, 4, size=(12, 2))]
-    got = np.array(_node({"spec": decoder_export(model), "zs": zs}))  # [12, 784]
+    file = base64.b64encode(decoder_bytes(model)).decode("ascii")
+    got = np.array(_node({"file": file, "zs": zs}))  # [12, 784]
     with torch.inference_mode():
         for row, (a, b, y) in zip(got, zs):
             want = model.conditioned(y).decode(torch.tensor([[a, b]], dtype=torch.float32))

@@ -43,8 +43,8 @@ from tests.upload_images import (  # noqa: F401 - `reference` is a fixture
 def test_constants() -> None:
     assert MAX_UPLOAD_BYTES == 8 * 1024 * 1024
     assert MAX_PIXELS == 25_000_000
-    assert ALLOWED_FORMATS == ("PNG", "JPEG", "GIF", "BMP", "WEBP")
-    assert UPLOAD_EXTENSIONS == ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+    assert ALLOWED_FORMATS == ("PNG", "JPEG", "GIF", "BMP", "WEBP", "HEIF")
+    assert UPLOAD_EXTENSIONS == ["png", "jpg", "jpeg", "gif", "bmp", "webp", "heic", "heif"]
     assert issubclass(ImageError, ValueError)
 
 

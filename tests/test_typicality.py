@@ -4,6 +4,8 @@ the Typicality page offers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,38 @@ def test_demo_inputs() -> None:
     assert np.array_equal(demo_image("Noise", digit, seed=1), demo_image("Noise", digit, seed=1))
     with pytest.raises(ValueError):
         demo_image("Cat", digit)
+
+
+SHIPPED_NAMES = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "checkpoints").glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_the_shipped_models_scores_ship_with_them(name: str) -> None:
+    """A fresh clone computes nothing for the Typicality page: every set it reads is in
+    checkpoints/scores/, and it holds what the scoring computes."""
+    ckpt = load_checkpoint(f"checkpoints/{name}")
+    for split, n in ty.PAGE_SETS:
+        for score in ty.SCORES:
+            for binarized in (True, False):
+                assert ty.scores_saved(ckpt, split, n, binarized, score), (split, score, binarized)
+    shipped = ty.split_scores(ckpt, "test", ty.RANKED_IMAGES, True, "log p(x)")
+    x, labels = fixed_binarization("test", seed=0)
+    for i in range(3):  # one image at a time (a CVAE's with its own label)
+        view = ckpt.model.conditioned(int(labels[i])) if ckpt.model.conditional else ckpt.model
+        assert shipped[i] == pytest.approx(ty.typicality_scores(view, x[i : i + 1], "log p(x)")[0], abs=1e-6)
+
+
+def test_precompute_saves_every_set_once(tmp_path, monkeypatch, small_model) -> None:
+    from vae import save_checkpoint
+
+    ckpt = load_checkpoint(save_checkpoint(tmp_path / "small", small_model))
+    monkeypatch.setattr(ty, "PAGE_SETS", (("val", 5), ("test", 4)))
+    out = tmp_path / "scores"
+    seen: list[tuple[int, int]] = []
+    assert ty.precompute(ckpt, out, progress=lambda done, total: seen.append((done, total))) == 8
+    assert len(list(out.iterdir())) == 8 and seen[-1] == (4 * 9, 4 * 9)  # 2 scores x 2 binarisations
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert ty.precompute(ckpt, out) == 0  # nothing left to do
+    x = fixed_binarization("test", seed=0)[0][:4]
+    saved = ty.split_scores(ckpt, "test", 4, True, "ELBO", directory=out)
+    np.testing.assert_allclose(saved, ty.typicality_scores(ckpt.model, x, "ELBO"))

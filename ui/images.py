@@ -9,11 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from vae.preprocess import MAX_UPLOAD_BYTES, UPLOAD_EXTENSIONS, ImageError, prepare_image
+from vae.data import binarize
+from vae.preprocess import MAX_UPLOAD_BYTES, UPLOAD_EXTENSIONS, ImageError, prepare_image, preview_png
 from vae.render import png_bytes
 
 from .canvas import drawing_canvas
 from .models import test_images
+from .urlstate import linked, put, url_number
 
 
 def show_png(png: bytes, caption: str | None = None, width: int | None = None) -> None:
@@ -32,14 +34,25 @@ def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140) -
 
 def show_digits(images: np.ndarray, captions: list[str] | None = None, per_row: int = 8,
                 size: int = 84) -> None:
-    """A row (or rows) of small digits with captions."""
-    for start in range(0, len(images), per_row):
-        cols = st.columns(per_row)
-        for i, col in enumerate(cols):
-            j = start + i
-            if j < len(images):
-                with col:
-                    show_digit(images[j], captions[j] if captions else None, size=size)
+    """Small digits [N, 28, 28] with captions, as one grid that wraps to the width it has (a
+    phone gets fewer per row, not one per row). per_row: the most a row holds on a wide screen."""
+    scale = max(1, size // images.shape[-1])
+    pngs = [png_bytes(image, scale=scale) for image in images]
+    for start in range(0, len(pngs), per_row):  # st.image with a list lays out a wrapping row
+        st.image(pngs[start:start + per_row], caption=captions[start:start + per_row] if captions else None,
+                 width=scale * images.shape[-1], output_format="PNG")
+
+
+SAMPLES_NOTE = ("E[x|z] is each pixel's probability of ink; the model's own outputs are binary "
+                "images drawn from those probabilities, x ~ p(x|z), speckled where the mean is grey.")
+
+
+def show_samples(means: np.ndarray, seed: int, captions: list[str] | None = None, per_row: int = 8,
+                 size: int = 56) -> None:
+    """Binary samples x ~ p(x|z), one per mean image [N, 28, 28] (seeded: the same seed, the same
+    samples), with the line that says how they differ from the means."""
+    show_digits(binarize(np.asarray(means, np.float32), int(seed)), captions, per_row=per_row, size=size)
+    st.caption(SAMPLES_NOTE)
 
 
 @dataclass
@@ -50,7 +63,7 @@ class InputImage:
     source: str  # human-readable, e.g. "test image 42 (label 7)" or "upload digit.png"
     label: int | None = None  # known for test images
     test_index: int | None = None
-    original: bytes | None = None  # the raw upload / drawing, to show as given
+    original: bytes | None = None  # the upload / drawing as a small PNG (preview_png), to show as given
 
 
 SOURCES = ("Test image", "Upload", "Draw")
@@ -66,11 +79,9 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
     if source == "Test image":
         images, labels = test_images()
         index_key = f"{key}_index"
-        if index_key not in st.session_state:
-            from_url = st.query_params.get(query_param) if query_param else None
-            st.session_state[index_key] = (
-                int(from_url) if from_url is not None and from_url.isdigit() and int(from_url) < len(images)
-                else default_index)
+        if index_key not in st.session_state or (query_param and linked(query_param)):  # a link's image wins
+            st.session_state[index_key] = (url_number(query_param, 0, len(images) - 1, default_index, integer=True)
+                                           if query_param else default_index)
         cols = st.columns([3, 2, 2])
         with cols[1]:
             digit = st.selectbox("Random digit", list(range(10)), key=f"{key}_digit")
@@ -83,7 +94,7 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
         with cols[0]:
             index = st.number_input("Test image index", 0, len(images) - 1, step=1, key=index_key)
         if query_param:
-            st.query_params[query_param] = str(int(index))
+            put(query_param, str(int(index)))
         x = images[int(index)].astype(np.float32) / 255.0
         return InputImage(x=x, source=f"test image {int(index)} (label {int(labels[int(index)])})",
                           label=int(labels[int(index)]), test_index=int(index))
@@ -115,7 +126,11 @@ def _prepare(data: bytes, source: str) -> InputImage | None:
         # `source` holds a file name already reduced to safe characters (safe_file_name).
         st.error(f"Could not use {source}: {exc}")
         return None
-    return InputImage(x=x, source=source, original=data)
+    try:
+        original = preview_png(data)  # HEIC shown as PNG; a small picture, not the whole photo
+    except ImageError:
+        original = None
+    return InputImage(x=x, source=source, original=original)
 
 
 def input_label(handle, inp: InputImage, key: str) -> int | None:  # noqa: ANN001 - ModelHandle

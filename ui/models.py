@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from .cache import per_model
+from .urlstate import linked, put, url_choice
 from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
-from vae.data import DataError, load_mnist
+from vae.data import DataError, Split, load_mnist
 from vae.holes import aggregate_posterior_density_grid
 from vae.latent import Manifold, Spacing, decode_grid, encode_images, grid_axis
 from vae.model import VAE, ConditionedVAE
 from vae.quadrature import PriorGrid, prior_grid
 from vae.render import png_bytes, upscale
-from vae.typicality import Score, split_scores
+from vae.typicality import RANKED_IMAGES, REFERENCE_IMAGES, Score, scores_saved, split_scores
 
 DEFAULT_MODEL = "mnist-2d"
 
@@ -124,48 +128,68 @@ def _show_unusable(unusable: dict[str, str]) -> None:
             st.text(f"{name} — {reason}")
 
 
-def model_picker() -> ModelHandle | None:
-    """Sidebar selectbox over the usable checkpoints in checkpoints/ (only those); returns the
-    loaded model or None. Files that fail to load are listed, with the reason, under
-    "Unusable checkpoints" and cannot be picked.
+def _choice(usable: dict[str, tuple[Path, float]]) -> str:
+    """The model this session uses: chosen before (on any page), else the link's ?model=, else
+    the default. Kept under a key of its own (not the widget's), so it survives page switches."""
+    names = list(usable)
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in usable else names[0]
+    if "model_choice" not in st.session_state or linked("model"):  # a link's model wins
+        current = st.session_state.get("model_choice")
+        st.session_state.model_choice = url_choice("model", names, current if current in usable else fallback)
+    if st.session_state.model_choice not in usable:  # deleted or broken since
+        st.session_state.model_choice = fallback
+    return st.session_state.model_choice
 
-    The choice lives in st.session_state["model_name"] (shared by all pages) and in the URL
-    (?model=...), so a shared link opens the same model.
+
+def _picked() -> None:
+    st.session_state.model_choice = st.session_state.model_name
+    put("model", st.session_state.model_name)  # before the rerun: the URL must not pull it back
+
+
+def model_picker(where: DeltaGenerator | None = None) -> ModelHandle | None:
+    """The model selectbox (in `where`: the page header's popover, or the sidebar) over the
+    usable checkpoints in checkpoints/ (only those); returns the loaded model or None. Files
+    that fail to load are listed, with the reason, under "Unusable checkpoints" in the sidebar
+    and cannot be picked.
+
+    The choice is the same on every page of a session and always in the URL (?model=...), so a
+    reload or a shared link opens the same model.
     """
     usable, unusable = _sort_checkpoints(_available())
     if unusable:
         _show_unusable(unusable)
     if not usable:
         if unusable:
-            st.sidebar.error("No usable checkpoints in checkpoints/. Train one with `make train`.")
+            st.error("No usable checkpoints in checkpoints/. Train one with `make train`.")
         else:
-            st.sidebar.error("No checkpoints in checkpoints/. Train one with `make train`.")
+            st.error("No checkpoints in checkpoints/. Train one with `make train`.")
         return None
-    names = list(usable)
-    fallback = DEFAULT_MODEL if DEFAULT_MODEL in usable else names[0]
-    wanted = st.query_params.get("model")
-    if "model_name" not in st.session_state:
-        st.session_state.model_name = wanted if wanted in usable else fallback
-    if st.session_state.model_name not in usable:
-        st.session_state.model_name = fallback
-    name = st.sidebar.selectbox("Model", names, key="model_name",
-                                help="Checkpoints found in the project's checkpoints/ folder.")
+    name = _choice(usable)
+    st.session_state.model_name = name  # the widget shows the session's choice on every page
+    (where or st.sidebar).selectbox("Model", list(usable), key="model_name", on_change=_picked,
+                                    help="Checkpoints found in the project's checkpoints/ folder; "
+                                         "the choice holds on every page and in the link.")
     path, mtime = usable[name]
     try:
         ckpt = _load(str(path), mtime)
     except (CheckpointError, OSError) as exc:  # changed on disk since it was checked
-        st.sidebar.error(f"Model {name} is unusable: {exc}".replace(str(CHECKPOINT_DIR), "checkpoints"))
+        st.error(f"Model {name} is unusable: {exc}".replace(str(CHECKPOINT_DIR), "checkpoints"))
         return None
-    if name != DEFAULT_MODEL or "model" in st.query_params:
-        st.query_params["model"] = name
+    put("model", name)
     return ModelHandle(ckpt=ckpt, key=f"{path}@{mtime}")
 
 
-def require_model() -> ModelHandle:
-    """The picked model, or stop the page with a message."""
-    handle = model_picker()
+def current_model_name() -> str | None:
+    """The name model_picker will use this run (for a label shown before the picker itself)."""
+    usable, _ = _sort_checkpoints(_available())
+    return _choice(usable) if usable else None
+
+
+def require_model(where: DeltaGenerator | None = None) -> ModelHandle:
+    """The picked model (the picker in `where`), or stop the page with a message."""
+    handle = model_picker(where)
     if handle is None:
-        st.info("Pick a usable model in the sidebar to continue.")
+        st.info("Pick a usable model to continue.")
         st.stop()
     return handle
 
@@ -231,11 +255,12 @@ def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) ->
 # ---------------------------------------------------------------- probabilities
 # Exact 2-D quantities are cheap for one image but not for thousands: the decoded quadrature
 # grid (in memory) and the scores of the reference sets are computed once per model (and
-# binarisation and score); vae.typicality.split_scores also keeps the scores in data/cache/
-# across server restarts.
+# binarisation and score); vae.typicality.split_scores also keeps the scores on disk across
+# server restarts.
 
-REFERENCE_IMAGES = 1000  # validation images behind the typicality histogram
-RANKED_IMAGES = 1000  # test images ranked from most to least typical
+# REFERENCE_IMAGES (validation images behind the typicality histogram) and RANKED_IMAGES (test
+# images ranked from most to least typical) come from vae/typicality.py. The shipped models'
+# scores ship in checkpoints/scores/; a model trained in the app gets the defaults from its job.
 
 
 # 31 MB each (10,000 cells x 784 logits): a CVAE's typicality scores need one per digit class,
@@ -246,17 +271,68 @@ def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:
     return prior_grid(handle.view(label))
 
 
-@per_model(st.cache_data, show_spinner=f"Scoring {REFERENCE_IMAGES:,} validation images by quadrature "
-                                       "(once per model)…", max_entries=16)
+def eta_text(seconds: float | None) -> str:
+    """'about 40 s left' / 'about 3 min left' / '' (no estimate yet)."""
+    if seconds is None:
+        return ""
+    return f"about {max(1, round(seconds))} s left" if seconds < 90 else f"about {round(seconds / 60)} min left"
+
+
 def reference_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
     """The score of each of the first REFERENCE_IMAGES validation images, nats [n]."""
-    return split_scores(handle.ckpt, "val", REFERENCE_IMAGES, binarize, score,
-                        lambda label: quadrature_grid(handle, label))
+    return _scores(handle, "val", REFERENCE_IMAGES, score, binarize)
 
 
-@per_model(st.cache_data, show_spinner=f"Scoring {RANKED_IMAGES:,} test images by quadrature (once per model)…",
-           max_entries=16)
 def ranked_scores(handle: ModelHandle, score: Score = "log p(x)", binarize: bool = True) -> np.ndarray:
     """The score of each of the first RANKED_IMAGES test images (index i = test image i), nats."""
-    return split_scores(handle.ckpt, "test", RANKED_IMAGES, binarize, score,
-                        lambda label: quadrature_grid(handle, label))
+    return _scores(handle, "test", RANKED_IMAGES, score, binarize)
+
+
+@dataclass
+class _ScoreState:
+    arrays: dict = field(default_factory=dict)  # (split, n, score, binarize) -> float64 [n]
+    locks: dict = field(default_factory=dict)  # same key -> the lock its computation holds
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+
+@per_model(st.cache_resource, show_spinner=False, max_entries=16)
+def _score_state(handle: ModelHandle) -> _ScoreState:
+    """Per model, shared by all sessions: the scores read or computed so far (8 kB each) and one
+    lock per set, so a second visitor waits for the first's computation instead of repeating it."""
+    return _ScoreState()
+
+
+def _scores(handle: ModelHandle, split: Split, n: int, score: Score, binarize: bool) -> np.ndarray:
+    """Scores read from disk at once (shipped, or saved by an earlier computation or the training
+    job); otherwise computed here, once for the whole server, under a progress bar that says how
+    far it is and about how long is left. Returns a copy, float64 [n] nats."""
+    state, key = _score_state(handle), (split, n, score, binarize)
+    if key not in state.arrays:
+        with state.guard:
+            lock = state.locks.setdefault(key, threading.Lock())
+        what = (f"Scoring {n:,} {'validation' if split == 'val' else 'test'} images by "
+                f"{'quadrature' if score == 'log p(x)' else 'the ELBO'} for this model (once; then saved)")
+        bar = None if scores_saved(handle.ckpt, split, n, binarize, score) else st.progress(0.0, text=what)
+        try:
+            if not lock.acquire(blocking=False):
+                if bar is not None:
+                    bar.progress(0.0, text=f"{what}: another visitor started it; waiting for it…")
+                lock.acquire()
+            try:
+                if key not in state.arrays:
+                    start = time.perf_counter()
+
+                    def step(done: int, total: int) -> None:
+                        left = (time.perf_counter() - start) * (total - done) / done if done else None
+                        bar.progress(done / total, text=" · ".join(  # type: ignore[union-attr]
+                            t for t in (what, f"{done:,}/{total:,}", eta_text(left)) if t))
+
+                    state.arrays[key] = split_scores(handle.ckpt, split, n, binarize, score,
+                                                     lambda label: quadrature_grid(handle, label),
+                                                     progress=step if bar is not None else None)
+            finally:
+                lock.release()
+        finally:
+            if bar is not None:
+                bar.empty()
+    return state.arrays[key].copy()

@@ -17,6 +17,7 @@ Streamlit stops using it the way this expects.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -35,14 +36,47 @@ class PageEntry(NamedTuple):
 _REGISTERED: list[PageEntry] = []
 
 
-def navigation(entries: list[PageEntry]):  # noqa: ANN201 - StreamlitPage
-    """st.navigation over the entries (the first is the default page); remembers them for
-    `registered()`."""
+class _Navigation(NamedTuple):
+    page: object  # the StreamlitPage st.navigation resolved
+    known: bool  # False: the URL names no page of ours
+
+    def run(self) -> None:
+        if self.known:
+            self.page.run()  # type: ignore[attr-defined]
+        else:
+            not_found()
+
+
+def navigation(entries: list[PageEntry]) -> _Navigation:
+    """st.navigation over the entries (the first is the default page), remembering them for
+    `registered()`. A URL that names none of them (Streamlit would quietly show the default
+    page) gets a "not found" page with links to every page instead."""
     _REGISTERED[:] = entries
     pages = [st.Page(e.path, title=e.title, icon=e.icon, default=True) if i == 0
              else st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path)
              for i, e in enumerate(entries)]
-    return st.navigation(pages)
+    page = st.navigation(pages)
+    return _Navigation(page, requested_path() in {e.url_path for e in entries})
+
+
+def requested_path() -> str:
+    """The page part of the URL in the browser ("" for the home page, "decoder", or whatever
+    else a visitor typed), without the server's base path; "" when unknown (tests)."""
+    url = st.context.url
+    if not url:
+        return ""
+    path = urlsplit(url).path.strip("/")
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):].strip("/")
+    return path
+
+
+def not_found() -> None:
+    st.title("Page not found")
+    st.warning(f"There is no page “{requested_path()[:80]}” here. The pages are:", icon=":material/explore_off:")
+    for entry in registered():
+        st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon)
 
 
 def registered() -> list[PageEntry]:
@@ -55,12 +89,14 @@ def page_header(title: str, caption: str | None = None, model: bool = True) -> M
     (stopping the page with a message if there is none; `model` False for pages that pick their
     own), then the title and its caption."""
     ensure_app_shell()
+    st.title(title)
     handle = None
     if model:
-        from .models import require_model  # torch and the checkpoint code: after the shell check
+        from .models import current_model_name, require_model  # torch: after the shell check
 
-        handle = require_model()
-    st.title(title)
+        # On the page, not in the sidebar: on a phone the sidebar is folded away.
+        with st.popover(f"Model: {current_model_name() or 'none'}", icon=":material/model_training:"):
+            handle = require_model(st.container())
     if caption:
         st.caption(caption)
     return handle

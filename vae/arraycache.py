@@ -7,6 +7,10 @@ the score, the method's version...), so a retrained checkpoint or a change of me
 files and old ones are never read as new. Files are plain .npy read with allow_pickle=False,
 written atomically (vae/atomic.py), and only under the project's data/ folder (unless an
 operator sets LATENT_EXPLORER_CACHE_DIR). A missing, damaged or mismatched file is recomputed.
+
+SHIPPED_DIR (checkpoints/scores/, in the repository) holds the same kind of files for the shipped
+checkpoints, written by `python -m vae.typicality --precompute` (`make train` runs it): it is
+read first and never written by the app, so a fresh clone has them without computing.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .checkpoint import CHECKPOINT_DIR
 from .data import PROJECT_ROOT
 
 # The project's data/cache/; an operator (or a benchmark wanting a cold cache) may point
 # LATENT_EXPLORER_CACHE_DIR elsewhere.
 CACHE_DIR = Path(os.environ.get("LATENT_EXPLORER_CACHE_DIR") or PROJECT_ROOT / "data" / "cache")
+# Beside the checkpoints they were computed from (and moved with them by
+# LATENT_EXPLORER_CHECKPOINT_DIR); read-only for the app.
+SHIPPED_DIR = CHECKPOINT_DIR / "scores"
 
 
 def key_path(key: dict[str, object], directory: Path | None = None) -> Path:
@@ -41,20 +49,32 @@ def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
     The saved file is trusted only if it loads without pickle and has the dtype and shape of
     `key["dtype"]` / `key["shape"]` when the key names them; otherwise it is computed again.
     A cache that cannot be written (read-only disk) only costs the saving, never the result.
+    Without `directory`, SHIPPED_DIR is read first (and not written).
     """
     path = key_path(key, directory)
-    try:
-        array = np.load(path, allow_pickle=False)
-        if _matches(array, key):
-            return array
-    except (OSError, ValueError, EOFError):
-        pass
+    array = load_saved(key, directory)
+    if array is not None:
+        return array
     array = np.asarray(compute())
     try:
         atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
     except (OSError, ValueError):  # a read-only disk, or an array np.save refuses without pickle
         pass
     return array
+
+
+def load_saved(key: dict[str, object], directory: Path | None = None) -> np.ndarray | None:
+    """The saved array for `key` (in `directory`, or SHIPPED_DIR then CACHE_DIR), or None if no
+    trustworthy file holds it (then cached_array would compute)."""
+    folders = [directory] if directory is not None else [SHIPPED_DIR, CACHE_DIR]
+    for folder in folders:
+        try:
+            array = np.load(key_path(key, folder), allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            continue
+        if _matches(array, key):
+            return array
+    return None
 
 
 def _matches(array: np.ndarray, key: dict[str, object]) -> bool:

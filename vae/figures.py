@@ -68,3 +68,55 @@ def error_map_figure(error: np.ndarray, height: int = 300) -> go.Figure:
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"))
     return fig
+
+
+def pixel_map_figure(values: np.ndarray, title: str, unit: str, colorscale: str = "Reds",
+                     height: int = 300, zmax: float | None = None) -> go.Figure:
+    """A per-pixel quantity [H, W] in image orientation (bits spent on each pixel, the
+    uncertainty of a completion...), with its unit on hover and on the colour bar."""
+    v = np.asarray(values, np.float32)
+    fig = go.Figure(go.Heatmap(z=v, colorscale=colorscale, zmin=0.0, zmax=zmax,
+                               colorbar=dict(title=unit, thickness=10),
+                               hovertemplate=f"row %{{y}}, col %{{x}}<br>%{{z:.2f}} {unit}<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), title=title,
+                      xaxis=dict(visible=False, constrain="domain"),
+                      yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"))
+    return fig
+
+
+def rate_distortion_figure(rate_bits: np.ndarray, wrong_pct: np.ndarray, digit_wrong_pct: np.ndarray,
+                           lossless_bits: float, floor_pct: float, height: int = 340) -> go.Figure:
+    """Lossy coding by a quantised z: % of pixels wrong against bits per digit, for the test
+    digits (mean) and for one digit, with the same digit's lossless stream (0 % wrong) and the
+    error left with z unquantised (the decoder's own limit)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=rate_bits, y=wrong_pct, mode="lines+markers", name="test digits (mean)",
+                             line=dict(color="#8aa1b4")))
+    fig.add_trace(go.Scatter(x=rate_bits, y=digit_wrong_pct, mode="lines+markers", name="this digit",
+                             line=dict(color=_MARK_COLOR)))
+    fig.add_trace(go.Scatter(x=[lossless_bits], y=[0.0], mode="markers", name="this digit, lossless",
+                             marker=dict(symbol="star", size=14, color="#2ca02c")))
+    fig.add_hline(y=floor_pct, line=dict(color="#888", dash="dot"),
+                  annotation_text=f"z unquantised: {floor_pct:.1f} %", annotation_position="top right")
+    fig.update_layout(height=height, margin=dict(l=40, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.3),
+                      xaxis=dict(title="bits per digit", type="log"), yaxis=dict(title="pixels wrong (%)", rangemode="tozero"))
+    return fig
+
+
+def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, height: int = 380,
+               mark_false_alarm: float | None = 0.05) -> go.Figure:
+    """ROC curves {name: (false-alarm rate [K], detection rate [K])} with the chance diagonal
+    and, optionally, a line at the chosen false-alarm rate."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                               line=dict(color="#bbb", dash="dot"), hoverinfo="skip"))
+    for name, (fpr, tpr) in curves.items():
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=name,
+                                 hovertemplate="false alarms %{x:.1%}<br>detected %{y:.1%}<extra></extra>"))
+    if mark_false_alarm is not None:
+        fig.add_vline(x=mark_false_alarm, line=dict(color=_MARK_COLOR, dash="dash"),
+                      annotation_text=f"{mark_false_alarm:.0%} false alarms", annotation_position="bottom right")
+    fig.update_layout(height=height, margin=dict(l=40, r=10, t=40, b=40), title=title,
+                      xaxis=dict(title="false-alarm rate (test digits flagged)", range=[0, 1], tickformat=".0%"),
+                      yaxis=dict(title="detection rate", range=[0, 1.02], tickformat=".0%"),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig

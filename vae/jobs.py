@@ -1,14 +1,21 @@
 """Training in the background for the app: one job at a time for the whole server.
 
-The worker thread runs the same `vae.train.train` as the CLI. Its progress lives in a
-`JobStatus` snapshot that any session may read; only the job's own thread writes it. The
-result is written atomically to checkpoints/user/NAME.safetensors (under CHECKPOINT_DIR, which
-LATENT_EXPLORER_CHECKPOINT_DIR may move) only when the job finishes: a cancelled or failed job
-leaves nothing behind. No streamlit here.
+The worker thread runs the same `vae.train.train` as the CLI, then what the app's pages need
+of a model: its test metrics (the Home page's card: `vae.evaluate.evaluate_model` on the first
+EVAL_IMAGES test images, IWAE with EVAL_IWAE_K samples) and the Typicality page's reference
+scores (`vae.typicality.split_scores`, saved in data/cache/ under the weights' hash). Its
+progress lives in a `JobStatus` snapshot that any session may read; only the job's own thread
+writes it. The result is written atomically to checkpoints/user/NAME.safetensors (under
+CHECKPOINT_DIR, which LATENT_EXPLORER_CHECKPOINT_DIR may move) only when all of that is done:
+a cancelled or failed job leaves no checkpoint behind.
+
+A job belongs to the session that started it: `start(..., owner=token)` keeps the token (never
+shown), and only the same token may cancel it. No streamlit here.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 import time
@@ -18,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CHECKPOINT_DIR, SUFFIX, save_checkpoint
+from .checkpoint import CHECKPOINT_DIR, SUFFIX, Checkpoint, save_checkpoint
 from .data import ARCHIVE_SHA256
+from .evaluate import evaluate_model
 from .latent import decode_grid
 from .model import VAEConfig
 from .train import TrainEvent, TrainOptions, command_line, train
+from .typicality import PAGE_SETS, split_scores
 
 USER_DIR = CHECKPOINT_DIR / "user"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -32,6 +41,13 @@ LIMITS = {"epochs": (1, 200), "hidden": (16, 1024), "beta": (0.0, 20.0)}
 JOB_BATCH_SIZE = 256
 JOB_LR = 2e-3
 JOB_THREADS = 1  # leave the other cores to the people exploring
+# The metrics a job records (the Home page's card says so): the first EVAL_IMAGES test images,
+# IWAE with EVAL_IWAE_K samples (the shipped models': all 10,000, k = 1000; ~100x the work).
+EVAL_IMAGES = 1000
+EVAL_IWAE_K = 100
+# The job's phases and their shares of its progress bar (measured on 2 cores for 256 hidden
+# units, 5 epochs: ~25 s training, ~4 s metrics, ~20 s scores).
+PHASES = {"training": 0.55, "metrics": 0.1, "scores": 0.35}
 
 
 class JobError(ValueError):
@@ -94,14 +110,24 @@ class JobStatus:
 
     request: JobRequest
     state: str = "running"  # running | done | cancelled | failed
-    progress: float = 0.0  # 0..1 over all steps
+    progress: float = 0.0  # 0..1 over the whole job (PHASES' shares)
+    phase: str = "training"  # training | metrics | scores (while running)
+    detail: str = ""  # what the phase is doing now, e.g. "scoring 340/2,000 images"
+    eta_s: float | None = None  # seconds left in the phase, once it can be estimated
     epoch: int = 0
     epochs: int = 0
     history: tuple[dict[str, float], ...] = ()  # one row per epoch
     manifold: np.ndarray | None = field(default=None, repr=False)  # latest [n*28, n*28]
     message: str = ""
     path: Path | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # The starting session's token: compared, never shown (repr=False keeps it out of logs).
+    owner: str = field(default="", repr=False)
+
+
+class Cancelled(Exception):
+    """Raised inside the job's thread when its owner cancels it."""
 
 
 class JobManager:
@@ -113,15 +139,29 @@ class JobManager:
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: JobStatus | None = None
+        self._generation = 0  # +1 whenever a job starts or ends
 
     @property
     def status(self) -> JobStatus | None:
         return self._status
 
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    @property
+    def generation(self) -> int:
+        """Changes when a job starts or ends: a page polls it to know when to redraw itself."""
+        return self._generation
 
-    def start(self, request: JobRequest) -> JobStatus:
+    def busy(self) -> bool:
+        """A job is running (its state is set to done/cancelled/failed as its last act)."""
+        status = self._status
+        return (self._thread is not None and self._thread.is_alive()
+                and status is not None and status.state == "running")
+
+    def owns(self, owner: str) -> bool:
+        """Did the session with this token start the current job?"""
+        status = self._status
+        return status is not None and hmac.compare_digest(status.owner.encode(), (owner or "").encode())
+
+    def start(self, request: JobRequest, owner: str = "") -> JobStatus:
         request.validate()
         path = user_checkpoint_path(request.name, self.root)
         if path.exists():
@@ -130,13 +170,19 @@ class JobManager:
             if self.busy():
                 raise JobError("another training job is running; wait for it or cancel it")
             self._cancel.clear()
-            self._status = JobStatus(request=request, epochs=request.epochs)
+            self._status = JobStatus(request=request, epochs=request.epochs, owner=owner)
+            self._generation += 1
             self._thread = threading.Thread(target=self._run, args=(request, path), daemon=True,
                                             name=f"train-{request.name}")
             self._thread.start()
         return self._status
 
-    def cancel(self) -> None:
+    def cancel(self, owner: str = "") -> None:
+        """Stop the running job; only its owner may (JobError otherwise). Nothing is written."""
+        if not self.busy():
+            return
+        if not self.owns(owner):
+            raise JobError("only the visitor who started this job can cancel it")
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> JobStatus | None:
@@ -148,16 +194,29 @@ class JobManager:
         assert self._status is not None
         self._status = replace(self._status, **changes)
 
+    def _advance(self, phase: str, fraction: float, detail: str, since: float, stoppable: bool = True) -> None:
+        """Progress `fraction` (0..1) through `phase` -> the job's bar, with the phase's time left
+        extrapolated from its pace so far. Raises Cancelled once the owner has cancelled."""
+        if stoppable and self._cancel.is_set():
+            raise Cancelled
+        shares = list(PHASES.items())
+        before = sum(share for name, share in shares[: [n for n, _ in shares].index(phase)])
+        elapsed = time.perf_counter() - since
+        eta = elapsed * (1.0 - fraction) / fraction if fraction >= 0.05 else None
+        self._update(phase=phase, progress=min(1.0, before + PHASES[phase] * fraction), detail=detail, eta_s=eta)
+
     def _run(self, request: JobRequest, path: Path) -> None:
         history: list[dict[str, float]] = []
         last_step = {"elbo": float("nan"), "kl": float("nan"), "recon": float("nan")}
+        since = time.perf_counter()
 
         def on_event(event: TrainEvent) -> None:
             if event.kind == "step":
                 last_step.update(elbo=event.elbo, kl=event.kl, recon=event.recon)
                 if event.step % 10 == 0:
-                    self._update(progress=event.step / (event.steps_per_epoch * event.epochs),
-                                 epoch=event.epoch)
+                    self._advance("training", event.step / (event.steps_per_epoch * event.epochs),
+                                  f"epoch {event.epoch}/{event.epochs}", since, stoppable=False)
+                    self._update(epoch=event.epoch)
             elif event.kind == "epoch" and event.model is not None:
                 history.append({"epoch": event.epoch, "val_elbo": event.val_elbo,
                                 "train_elbo": last_step["elbo"], "train_kl": last_step["kl"],
@@ -174,14 +233,34 @@ class JobManager:
             result = train(request.config(), request.options(), out=None, callbacks=[on_event],
                            should_stop=self._cancel.is_set, train_command=request.command())
             if result.stopped_early:
-                self._update(state="cancelled", message="cancelled: nothing was written")
-                return
-            saved = save_checkpoint(path, result.model,
-                                    metrics={"val_elbo": history[result.best_epoch - 1]["val_elbo"]},
-                                    train_command=request.command(), data_sha256=ARCHIVE_SHA256,
+                raise Cancelled
+            model = result.model.eval()
+            # What the Home page's card shows, recorded in the checkpoint like `vae.evaluate --save`.
+            since = time.perf_counter()
+            found = evaluate_model(model, "test", EVAL_IWAE_K, EVAL_IMAGES, on_progress=lambda f: self._advance(
+                "metrics", f, f"test metrics on {EVAL_IMAGES:,} images (IWAE k={EVAL_IWAE_K})", since))
+            metrics = {"val_elbo": history[result.best_epoch - 1]["val_elbo"],
+                       **{f"test_{k}": v for k, v in found.items() if k != "split"}}
+            self._update(metrics=metrics)
+            # The Typicality page's reference scores (its defaults: log p(x), binarised), saved
+            # under the weights' hash, which the checkpoint loaded back will have.
+            ckpt = Checkpoint(model=model, config=model.config, metrics=metrics, train_command=request.command(),
+                              data_sha256=ARCHIVE_SHA256, path=path)
+            since, total = time.perf_counter(), sum(n for _, n in PAGE_SETS)
+            done = 0
+            for split, n in PAGE_SETS:
+                split_scores(ckpt, split, n, True, "log p(x)", progress=lambda k, _t, d=done: self._advance(
+                    "scores", (d + k) / total, f"Typicality scores: {d + k:,}/{total:,} images by quadrature", since))
+                done += n
+            saved = save_checkpoint(path, model, metrics=metrics, train_command=request.command(),
+                                    data_sha256=ARCHIVE_SHA256,
                                     extra={"epoch": result.best_epoch, "epochs": request.epochs,
                                            "train_time_s": round(result.elapsed_s, 1)})
-            self._update(state="done", progress=1.0, path=saved,
+            self._update(state="done", progress=1.0, path=saved, detail="", eta_s=None,
                          message=f"saved {saved.name} (best epoch {result.best_epoch})")
+        except Cancelled:
+            self._update(state="cancelled", detail="", eta_s=None, message="cancelled: nothing was written")
         except Exception as exc:  # a failed job must not take the server down
-            self._update(state="failed", message=f"training failed: {exc}")
+            self._update(state="failed", detail="", eta_s=None, message=f"training failed: {exc}")
+        finally:
+            self._generation += 1

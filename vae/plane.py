@@ -11,18 +11,18 @@ Two coordinate systems (as a manifold lays out its cells):
 Layers are data: a picture (the manifold, a density with its colour scale), points (data means
 by digit, samples), polylines (q's ellipses), a path with its ends marked, markers (mu, z_MAP).
 Coordinates are in z units (the browser maps them through the plane's spacing), pictures give
-their extent in plot coordinates. Heavy payloads (a PNG, thousands of points) travel as a
-`blob` named by its content hash, so the browser receives each one once.
+their extent in plot coordinates. Heavy payloads (a PNG, thousands of points) are a layer's
+`blob`: the app serves each as a file named by its content hash (ui/static_files.py), so a
+browser fetches it once and its HTTP cache keeps it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -123,39 +123,26 @@ class Plane:
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer of the plane. `spec` is small and sent on every run; `blob` (a data URI, or
-    base64 arrays) is sent only while the browser does not hold `id` (its content hash)."""
+    """One layer of the plane. `spec` is small and sent on every run; `blob` (PNG bytes, or a
+    points file) is served as a static file (`suffix`) and the spec carries only its URL."""
 
     kind: str
     name: str
     spec: dict[str, Any] = field(default_factory=dict)
-    blob: str | None = None
+    blob: bytes | None = None
+    suffix: str = ""
 
-    @property
-    def id(self) -> str:
-        return hashlib.sha256(self.blob.encode("ascii")).hexdigest()[:32] if self.blob else ""
-
-    def to_data(self, held: set[str]) -> dict[str, Any]:
-        """The JSON-able form for the component, without the blob if the browser holds it."""
+    def to_data(self, url_for: Callable[[bytes, str], str]) -> dict[str, Any]:
+        """The JSON-able form for the component; url_for(blob, suffix) publishes the blob."""
         out: dict[str, Any] = {"kind": self.kind, "name": self.name, **self.spec}
         if self.blob:
-            out["id"] = self.id
-            if self.id not in held:
-                out["blob"] = self.blob
+            out["src"] = url_for(self.blob, self.suffix)
         return out
-
-
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
 def _xy(z: np.ndarray) -> list[float]:
     """[P, 2] z -> flat [z1, z2, z1, z2, ...] rounded to 1e-4 (far below a pixel)."""
     return [round(float(v), 4) for v in np.asarray(z, np.float64)[:, :2].reshape(-1)]
-
-
-def png_data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def picture(name: str, png: bytes, extent: Sequence[float], *, pixelated: bool = False,
@@ -167,7 +154,7 @@ def picture(name: str, png: bytes, extent: Sequence[float], *, pixelated: bool =
             "legend": legend, "visible": visible}
     if scale:
         spec["scale"] = scale
-    return Layer("picture", name, spec, png_data_uri(png))
+    return Layer("picture", name, spec, png, "png")
 
 
 def points(name: str, z: np.ndarray, groups: np.ndarray | None = None,
@@ -180,8 +167,8 @@ def points(name: str, z: np.ndarray, groups: np.ndarray | None = None,
     names = list(group_names) or [name]
     spec = {"groups": names, "colors": list(colors), "size": size, "symbol": symbol, "clamp": clamp,
             "legend": legend, "visible": visible, "count": int(len(z))}
-    # float32 little-endian pairs, then one byte per point: ~11 bytes a point in base64.
-    return Layer("points", name, spec, _b64(z.astype("<f4")) + "|" + _b64(g))
+    # float32 little-endian pairs [N, 2], then one group byte per point [N]: 9 bytes a point.
+    return Layer("points", name, spec, z.astype("<f4").tobytes() + g.tobytes(), "bin")
 
 
 def digit_points(name: str, z: np.ndarray, labels: np.ndarray, **kw: Any) -> Layer:

@@ -6,9 +6,10 @@ wrong raises `ImageError`, whose message is fit to show them as it is.
 Pipeline for an upload (`prepare_image`):
   bytes --open_image--> PIL image (size-checked, decoded, frame 0, EXIF orientation applied)
         --grey--> one band, transparency flattened onto white, 16-bit scaled by its range
-        --shrink--> longest side <= ~512 px (cheap box reduction; JPEGs decode at 1/2..1/8)
-        --polarity--> ink = 1, paper = 0 (decided from the border: MNIST is light ink on 0)
-        --contrast--> paper level subtracted, ink maximum scaled to 1
+        --shrink--> longest side <= ~512 px (cheap box reduction; JPEGs decode at 1/2..1/8,
+                    HEIC from its embedded thumbnail when one is big enough)
+        --vae/paper.py--> ink = 1, paper = 0 (MNIST is light ink on 0), either polarity; the
+                    light, the paper's tone and texture taken out; stroke width toward MNIST's
         --_ink_to_mnist--> crop to the ink, fit into 20x20 keeping aspect ratio (anti-aliased),
                            place in 28x28 with the centre of mass at (14, 14) (LeCun's recipe)
 
@@ -22,8 +23,14 @@ import math
 import warnings
 
 import numpy as np
+import pillow_heif
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# iPhones save HEIC. pillow-heif adds the "HEIF" decoder to Pillow (libheif with libde265); only
+# ALLOWED_FORMATS below ever reach a decoder. No depth or auxiliary images are read; embedded
+# thumbnails are, so a big photo can decode from one (Image.draft).
+pillow_heif.register_heif_opener(thumbnails=True, depth_images=False, aux_images=False)
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -33,6 +40,7 @@ __all__ = [
     "ImageError",
     "open_image",
     "prepare_array",
+    "preview_png",
     "prepare_image",
     "to_grayscale_paper",
 ]
@@ -52,10 +60,11 @@ MAX_PIXELS = 25_000_000
 # Decoders Pillow may use (Image.open(formats=...)). Everything else -- SVG, HTML, text, TIFF,
 # PSD, EPS (which would start Ghostscript) -- is refused before a plugin sees it. A JPEG with
 # multi-picture data opens as "MPO" through the JPEG decoder; frame 0 is the ordinary JPEG.
-ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+# "HEIF" (pillow-heif) reads .heic/.heif, the primary image of a collection.
+ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "HEIF")
 
 # For st.file_uploader(type=...): a best-effort browser-side filter only; open_image decides.
-UPLOAD_EXTENSIONS: list[str] = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+UPLOAD_EXTENSIONS: list[str] = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "heic", "heif"]
 
 # --- MNIST geometry (LeCun et al.: "size normalized to fit in a 20x20 pixel box while
 # preserving their aspect ratio ... centered in a 28x28 image by computing the center of mass")
@@ -80,7 +89,7 @@ INK_THRESHOLD = 0.1
 # (~25 grey levels of 255), the image is blank or uniform: there is nothing to centre.
 MIN_INK_CONTRAST = 0.1
 
-_READABLE = "PNG, JPEG, GIF, BMP, WebP"
+_READABLE = "PNG, JPEG, GIF, BMP, WebP, HEIC"
 _MB = 1024 * 1024
 
 
@@ -140,6 +149,10 @@ def _open(data: bytes, draft_size: tuple[int, int] | None) -> Image.Image:
             # "L": libjpeg emits luminance only (we convert to grey anyway). CMYK JPEGs ignore
             # the mode request and only get the scale reduction.
             img.draft("L", draft_size)
+        elif draft_size is not None and img.format == "HEIF":
+            # pillow-heif: decode an embedded thumbnail instead, if one is a scaled copy of the
+            # image at least draft_size large (the mode stays; a 12 MP decode is ~0.3 s).
+            img.draft(None, draft_size)
         # Image.open is lazy; force the decode here so a truncated or corrupt file fails now,
         # as an ImageError, rather than later inside some conversion. Frame 0 is the frame
         # Image.open positions on, so animations (GIF, APNG, WebP) give their first frame.
@@ -323,21 +336,29 @@ def prepare_image(image: Image.Image | bytes) -> torch.Tensor:
 
     band, lo, hi = _grey(img)
     paper = _to_unit(_shrink(band), lo, hi)  # [h, w], 1 = white, h, w <= ~512
+    # Imported here: OpenCV loads with the first upload, not with every page that imports this.
+    from .paper import paper_ink
 
-    # Polarity from the border, which is mostly paper even when the digit touches it: a
-    # bright border means dark ink on light paper, which MNIST (0 = background) needs inverted.
-    border = np.concatenate((paper[0, :], paper[-1, :], paper[:, 0], paper[:, -1]))
-    paper_level = float(np.median(border))
-    if paper_level > 0.5:
-        ink, background = 1.0 - paper, 1.0 - paper_level
-    else:
-        ink, background = paper, paper_level
-    # Contrast: the paper level becomes 0 (grey paper, under-exposed photos); _ink_to_mnist
-    # scales the ink maximum to 1 and clips what is lighter than the paper.
-    ink = ink - np.float32(background)
+    # [h, w], 0 = background; its peak is the ink's contrast against its own paper.
     return _ink_to_mnist(
-        ink, "no digit found: the image is blank (one uniform colour, or almost no contrast)"
+        paper_ink(paper), "no digit found: the image is blank (one uniform colour, or almost no contrast)"
     )
+
+
+def preview_png(data: bytes, max_side: int = 280) -> bytes:
+    """The upload as sent (oriented, frame 0), reduced to fit max_side px, as PNG bytes: what a
+    page shows "as given". Browsers cannot show HEIC, and a 5 MB photo need not travel back for
+    a thumbnail. Checked and decoded like open_image (ImageError)."""
+    img = _open(data, draft_size=(max_side, max_side))
+    if img.mode in _HIGH_DEPTH:  # 16-bit, float: shown as prepare_image reads them (stretched grey)
+        band, lo, hi = _grey(img)
+        img = Image.fromarray((_to_unit(band, lo, hi) * 255).round().astype(np.uint8))
+    else:
+        img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def prepare_array(pixels: np.ndarray) -> torch.Tensor:

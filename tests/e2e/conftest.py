@@ -86,5 +86,15 @@ def assert_no_exception(page) -> None:
 
 
 def screenshot(page, name: str) -> None:
+    """docs/screenshots/<name>.png of the whole page. Streamlit scrolls inside stMain, so a
+    full-page screenshot would show one screen: the viewport is made as tall as the content
+    (at most 6000 px) for the picture, then put back."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    tall = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || {}).scrollHeight || 0")
+    if size and tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 6000)})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if size and tall > size["height"]:
+        page.set_viewport_size(size)

@@ -17,7 +17,7 @@ def test_first_request_to_a_deep_link_gets_the_app_shell(browser) -> None:
             page.get_by_role("heading", name="Decoder").first.wait_for(timeout=60_000)
             names = [t.strip().split("\n")[-1]
                      for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
-            assert names[0] == "Home" and "Decoder" in names and "app" not in names
+            assert names[0] == "Start here" and "Decoder" in names and "app" not in names
             assert "decoder" not in names  # no raw file names from legacy discovery
             assert "z1=1.50" in page.url
             assert_no_exception(page)

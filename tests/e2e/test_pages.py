@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 
@@ -12,12 +13,13 @@ from PIL import Image, ImageDraw
 from bench.pad import PAD, wait_pad_ready
 from vae.plane import Plane, from_plot
 
-from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+from .conftest import ROOT, assert_no_exception, open_page, screenshot, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 PAGES = {
-    "home": ("", "Latent Explorer"),
+    "start": ("", "Start here: what a VAE computes, and why"),
+    "home": ("model", "Latent Explorer"),
     "manifold": ("manifold", "Latent map & manifold"),
     "decoder": ("decoder", "Decoder"),
     "interpolate": ("interpolate", "Interpolation"),
@@ -50,8 +52,11 @@ def test_sidebar_lists_exactly_our_pages(server, page) -> None:
     links = page.locator('[data-testid="stSidebarNav"] a')
     # Each link's text is "<icon name>\n<title>": keep the title.
     names = [t.strip().split("\n")[-1] for t in links.all_inner_texts()]
-    assert names == ["Home", "Latent map & manifold", "Decoder", "Interpolation", "Encode an image",
-                     "Posterior & likelihood", "Typicality", "Generate", "Compare models", "Train"]
+    # app.py's registry, read from its source (importing app.py would run Streamlit).
+    tree = ast.parse((ROOT / "app.py").read_text())
+    titles = [ast.literal_eval(call.args[1]) for call in ast.walk(tree)
+              if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "PageEntry"]
+    assert names == titles and names[0] == "Start here"
 
 
 def _decoded_src(page) -> str:
@@ -114,6 +119,7 @@ def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -
 
 def test_gaussian_map_maps_pixels_to_z_by_the_prior_quantiles(server, page) -> None:
     open_page(page, f"{server}/manifold")
+    page.get_by_text("Map settings").click()  # the map's settings sit folded above it
     page.get_by_text("Gaussian quantiles").click()
     wait_idle(page)
     wait_pad_ready(page)

@@ -20,7 +20,9 @@ PLANE_PAGES = {"manifold": 1, "decoder": 1, "interpolate": 1, "encode": 1, "post
 _DIGIT = """el => { const root = el.closest('.lp'), c = root.querySelector('canvas.digit');
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   return Array.from(d.filter((_, i) => i % 4 === 0)); }"""
-_EXPECTED = "z => window.__latentPad.decode(z[0], z[1]).map(v => Math.round(Math.min(1, Math.max(0, v)) * 255))"
+# What the plane's own decoder gives for the z its digit shows, as grey levels.
+_EXPECTED = """el => { const p = el.closest('.lp').__latentPlane, z = p.shown();
+  return [z, p.decode(z[0], z[1]).map(v => Math.round(Math.min(1, Math.max(0, v)) * 255))]; }"""
 # The plane's state: its view (plot coordinates), its layers as received.
 _STATE = "el => { const s = el.closest('.lp').__latentPlane.st; return { view: s.view, layers: s.layers }; }"
 
@@ -39,15 +41,20 @@ def test_hovering_a_plane_decodes_under_the_pointer(server, page, name) -> None:
     for i in range(pads.count()):
         pad = pads.nth(i)
         pad.scroll_into_view_if_needed()
+        page.wait_for_function("el => el.closest('.lp').__latentPlane.st.decoder", arg=pad.element_handle(),
+                               timeout=30_000)  # this plane's decoder (a page may show two models)
         box = pad.bounding_box()
         seen: list[list[float]] = []
         for fx, fy in ((0.3, 0.7), (0.7, 0.3)):
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
-            page.wait_for_function("(z) => JSON.stringify(window.__latentPad.z) !== JSON.stringify(z)",
-                                   arg=seen[-1] if seen else None, timeout=5_000)
-            z = page.evaluate("window.__latentPad.z")
+            pad.wait_for(timeout=5_000)
+            page.wait_for_function("([el, z]) => el.closest('.lp').classList.contains('hovering') && "
+                                   "JSON.stringify(el.closest('.lp').__latentPlane.shown()) !== JSON.stringify(z)",
+                                   arg=[pad.element_handle(), seen[-1] if seen else None], timeout=5_000)
+            page.wait_for_timeout(50)  # the frame that paints it
+            z, expected = pad.evaluate(_EXPECTED)
             # The digit beside this plane is E[x|z] for the hovered z, decoded in the browser.
-            assert pad.evaluate(_DIGIT) == page.evaluate(_EXPECTED, z)
+            assert pad.evaluate(_DIGIT) == expected
             assert "hover z" in pad.evaluate("el => el.closest('.lp').querySelector('.readout').textContent")
             seen.append(z)
         # Right and up on screen: larger z1 and z2.

@@ -32,7 +32,8 @@ def test_posterior_page_numbers_for_a_chosen_image(server, page) -> None:
     wait_idle(page)
     text = _main_text(page)
     # The table: log p(x) by quadrature, IWAE, ELBO and its terms, the gap, all in nats.
-    for quantity in ("log p(x), quadrature", "log p(x), IWAE k=1000", "ELBO (100 samples)", "gap = log p(x) − ELBO"):
+    for quantity in ("log p(x), quadrature", "log p(x), IWAE k=1000, one estimate", "ELBO (100 samples)",
+                     "ELBO gap, exact: KL(q(z|x) ‖ p(z|x))"):
         assert re.search(re.escape(quantity) + r"\s+-?\d+\.\d\d", text), quantity
     assert "p(z|x) inside q's 2σ ellipse" in text
     assert page.locator('[data-testid="latent-pad"]').count() == 2  # log p(x, z), and p(z|x) with q(z|x)

@@ -5,12 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ACTIVATIONS, FORMAT, floats, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
-  ndtr, ndtri, parsePoints, parseView, pictureBox, project, squareView, zAt, zoomView,
+  ACTIVATIONS, FORMAT, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
+  ndtr, ndtri, parseDecoder, parsePoints, parseView, pictureBox, project, squareView, zAt, zoomView,
 } from '../../ui/latent_plane/plane.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
-const b64 = (typed) => Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
 
 test('Phi and its inverse match published values and invert each other', () => {
   // Abramowitz & Stegun table 26.1: Phi(1) = 0.8413447461, Phi(-2) = 0.0227501319, Phi(3) = 0.9986501020.
@@ -81,12 +80,14 @@ test('pictureBox places an extent within the view, in percent', () => {
   assert.deepEqual(pictureBox({ x0: -4, x1: 0, y0: 0, y1: 4 }, [-4, 4, -4, 4]), { left: 0, top: 0, width: 200, height: 200 });
 });
 
-test('parsePoints splits a blob into coordinates and groups', () => {
+test('parsePoints splits a points file into coordinates and groups', () => {
   const xy = new Float32Array([0.5, -1, 2, 3, -0.25, 0.75]), g = new Uint8Array([1, 0, 1]);
-  const pts = parsePoints(`${b64(xy)}|${b64(g)}`, 2);
+  const file = new Uint8Array(xy.byteLength + g.byteLength);
+  file.set(new Uint8Array(xy.buffer), 0); file.set(g, xy.byteLength);
+  const pts = parsePoints(file.buffer, 3, 2);
   assert.deepEqual(Array.from(pts.xy), Array.from(xy));
   assert.deepEqual(pts.byGroup, [[1], [0, 2]]);
-  assert.throws(() => parsePoints(`${b64(xy)}|${b64(new Uint8Array([1]))}`, 2), /differ in length/);
+  assert.throws(() => parsePoints(file.buffer, 4, 2), /wrong size/);
 });
 
 test('legend: one entry per layer, one per group for grouped points; hidden layers start hidden', () => {
@@ -101,41 +102,65 @@ test('legend: one entry per layer, one per group for grouped points; hidden laye
   assert.deepEqual(initiallyHidden([{ kind: 'line', name: 'q', visible: false }]), ['q']);
 });
 
-// A tiny decoder: z (2) + one-hot label (2) -> 3 hidden (act) -> 4 pixels (sigmoid).
-function spec(activation) {
-  const W1 = new Float32Array([0.5, -1, 0.25, 0, 2, 0.5, -0.5, 1, -1.5, 0.75, 0, 0.3]);  // [3, 4]
-  const b1 = new Float32Array([0.1, -0.2, 0.3]);
-  const W2 = new Float32Array([1, -1, 0.5, 0.2, 0.4, -0.6, -1, 2, 0, 0.3, 0.3, 0.3]);  // [4, 3]
-  const b2 = new Float32Array([0, 0.1, -0.1, 0.2]);
-  return {
-    spec: { format: FORMAT, version: 1, activation, output: 'sigmoid', latent_dim: 2, num_classes: 2, image_shape: [1, 2, 2],
-            layers: [{ in: 4, out: 3, weight: b64(W1), bias: b64(b1) }, { in: 3, out: 4, weight: b64(W2), bias: b64(b2) }] },
-    W1, b1, W2, b2,
-  };
+// A decoder file written from the format's description (vae/export.py): b"LXDC", uint32 header
+// length, JSON header padded with spaces to 4 bytes, then each layer's arrays, 4-byte aligned.
+function decoderFile(header, arrays) {
+  let text = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(text.length + ((4 - (text.length % 4)) % 4)).fill(32);
+  padded.set(text); text = padded;
+  const parts = [new TextEncoder().encode('LXDC'), new Uint8Array(new Uint32Array([text.length]).buffer), text];
+  for (const array of arrays) {
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    const out = new Uint8Array(bytes.length + ((4 - (bytes.length % 4)) % 4));
+    out.set(bytes); parts.push(out);
+  }
+  const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { file.set(p, at); at += p.length; }
+  return file.buffer;
 }
 
-test('the decoder matches a plain forward pass for every activation', () => {
+// A tiny decoder: z (2) + one-hot label (2) -> 3 hidden (act) -> 4 pixels (sigmoid). Its second
+// layer can be stored as int8 k times a row scale: W2 = k2 * scale2 exactly.
+const W1 = new Float32Array([0.5, -1, 0.25, 0, 2, 0.5, -0.5, 1, -1.5, 0.75, 0, 0.3]);  // [3, 4]
+const b1 = new Float32Array([0.1, -0.2, 0.3]);
+const k2 = new Int8Array([127, -127, 64, 20, 38, -64, -127, 127, 0, 127, 127, 127]);  // [4, 3]
+const scale2 = new Float32Array([0.01, 0.02, 0.015, 0.003]);
+const W2 = Float32Array.from(k2, (k, i) => Math.fround(k * scale2[Math.floor(i / 3)]));
+const b2 = new Float32Array([0, 0.125, -0.125, 0.25]);
+function spec(activation, second = 'f32') {
+  const header = { format: FORMAT, version: 2, activation, output: 'sigmoid', latent_dim: 2, num_classes: 2, image_shape: [1, 2, 2],
+                   layers: [{ in: 4, out: 3, dtype: 'f32' }, { in: 3, out: 4, dtype: second }] };
+  return decoderFile(header, [W1, b1, ...(second === 'q8' ? [scale2, k2] : [W2]), b2]);
+}
+
+test('the decoder file is read back and runs as a plain forward pass, for every activation', () => {
   const fns = { elu: (s) => (s > 0 ? s : Math.exp(s) - 1), relu: (s) => Math.max(0, s), tanh: Math.tanh };
   assert.deepEqual(Object.keys(ACTIVATIONS).sort(), Object.keys(fns).sort());
   for (const [name, f] of Object.entries(fns)) {
-    const { spec: s, W1, b1, W2, b2 } = spec(name);
-    const dec = makeDecoder(s);
-    assert.equal(dec.side, 2);
-    for (const [z1, z2, label] of [[0.3, -1.2, 1], [-2, 2, 0], [1, 1, 7]]) {
-      const x = [z1, z2, label === 0 || label === 7 ? 1 : 0, label === 1 ? 1 : 0];  // an invalid label is class 0
-      const h = [0, 1, 2].map((o) => f(b1[o] + [0, 1, 2, 3].reduce((a, i) => a + W1[o * 4 + i] * x[i], 0)));
-      const want = [0, 1, 2, 3].map((o) => 1 / (1 + Math.exp(-(b2[o] + [0, 1, 2].reduce((a, i) => a + W2[o * 3 + i] * h[i], 0)))));
-      const got = Array.from(dec.forward(z1, z2, label));
-      got.forEach((v, i) => close(v, want[i], 1e-6, `${name} pixel ${i}`));
+    for (const second of ['f32', 'q8']) {
+      const parsed = parseDecoder(spec(name, second));
+      assert.deepEqual(Array.from(parsed.layers[1].W), Array.from(W2));  // int8 * scale: the same float32s
+      assert.deepEqual(Array.from(parsed.layers[1].b), Array.from(b2));
+      const dec = makeDecoder(parsed);
+      assert.equal(dec.side, 2);
+      for (const [z1, z2, label] of [[0.3, -1.2, 1], [-2, 2, 0], [1, 1, 7]]) {
+        const x = [z1, z2, label === 0 || label === 7 ? 1 : 0, label === 1 ? 1 : 0];  // an invalid label is class 0
+        const h = [0, 1, 2].map((o) => f(b1[o] + [0, 1, 2, 3].reduce((a, i) => a + W1[o * 4 + i] * x[i], 0)));
+        const want = [0, 1, 2, 3].map((o) => 1 / (1 + Math.exp(-(b2[o] + [0, 1, 2].reduce((a, i) => a + W2[o * 3 + i] * h[i], 0)))));
+        const got = Array.from(dec.forward(z1, z2, label));
+        got.forEach((v, i) => close(v, want[i], 1e-6, `${name} ${second} pixel ${i}`));
+      }
     }
   }
 });
 
-test('the decoder refuses what it cannot run', () => {
-  assert.throws(() => makeDecoder(spec('gelu').spec), /unsupported/);
-  assert.throws(() => makeDecoder({ ...spec('elu').spec, format: 'other' }), /unknown decoder format/);
-  const bad = spec('elu').spec;
+test('the decoder refuses what it cannot run or read', () => {
+  assert.throws(() => makeDecoder(parseDecoder(spec('gelu'))), /unsupported/);
+  assert.throws(() => parseDecoder(new TextEncoder().encode('PK\u0003\u0004 a zip').buffer), /not a decoder file/);
+  assert.throws(() => parseDecoder(spec('elu').slice(0, 100)), /truncated/);
+  const bad = parseDecoder(spec('elu'));
   bad.layers[0] = { ...bad.layers[0], out: 4 };
   assert.throws(() => makeDecoder(bad), /size mismatch/);
-  assert.throws(() => floats(Buffer.from([1, 2, 3]).toString('base64')), /not float32/);
+  assert.throws(() => makeDecoder({ ...parseDecoder(spec('elu')), version: 1 }), /unknown decoder format/);
 });

@@ -7,19 +7,19 @@ per-model ones (the data's means, the manifold), by ui/layers.py.
 
 Data (Python -> JS; every value a scalar or a string: Streamlit probes lists and dicts for
 dataframes, which would import pandas and pyarrow, 70 MB, into the server):
-  model, decoder   the decoder export's sha256, and the export as JSON text (vae/export.py),
-                   sent only while the browser has not confirmed it holds that model
-  layers           JSON text of the layers (vae.plane.Layer.to_data): each heavy blob (a PNG,
-                   thousands of points) is sent only while the browser does not hold its id
-  have             what Python believes the browser holds ("id|id|..."; the browser's echo)
+  model, decoder_src   the decoder's content id (sha256) and the URL of its export file
+                   (vae/export.py), a static file the browser fetches once and caches
+  layers           JSON text of the layers (vae.plane.Layer.to_data); each heavy blob (a PNG,
+                   thousands of points) is a static file too: the layer carries its URL
   z1, z2, unset    the point to show (unset: none chosen yet; no marker is drawn)
   spacing, lo, hi, ticks, view    the plane (vae.plane.Plane) and the part shown first
   label            the digit class a conditional VAE's decoder gets (None for a plain VAE)
   ack              the seq of the last commit Python applied (the JS ignores an older z)
-  size, title, dark, hover, commit, digit, digit_title    presentation and behaviour
-State (JS -> Python): z = {"z": [z1, z2], "seq": n} on each commit; have (above).
-The browser exposes a measurement hook, window.__latentPad (plane.js): ready, model, z,
-committed, decode(z1, z2[, label]), frames, decodeMs, shownAt, drags, parses.
+  size, title, dark, hover, commit, digit_title    presentation and behaviour
+State (JS -> Python): z = {"z": [z1, z2], "seq": n} on each commit.
+A rerun therefore sends a few hundred bytes: heavy bytes cross the network once per browser
+(ui/static_files.py). The browser exposes a measurement hook, window.__latentPad (plane.js):
+ready, model, z, committed, decode(z1, z2[, label]), frames, decodeMs, shownAt, drags, parses.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from typing import Any
 
 import streamlit as st
 
-from vae.export import decoder_export_json
+from vae.export import decoder_bytes, decoder_export
 from vae.plane import Layer, Plane
 
 from ..cache import per_model
 from ..models import ModelHandle
+from ..static_files import GEN_DIR, publish, static_url
 
 HERE = Path(__file__).resolve().parent
 PAD_PX = 320  # the plane's CSS size on most pages
@@ -50,27 +51,39 @@ _component = st.components.v2.component(
 )
 
 
-@per_model(st.cache_resource, show_spinner=False, max_entries=4)
-def _decoder_export(handle: ModelHandle) -> tuple[dict[str, Any], str]:
-    """(the export's summary fields, the export as JSON text): shared by all sessions, read-only;
-    ValueError if the model is not exportable."""
-    text = decoder_export_json(handle.model)
-    summary = {k: v for k, v in json.loads(text).items() if k != "layers"}
-    return summary, text
+@per_model(st.cache_resource, show_spinner=False, max_entries=8)
+def _decoder_header(handle: ModelHandle) -> dict[str, Any]:
+    """The export's header (sizes, activation, content id): shared, read-only; ValueError if the
+    browser cannot run this decoder."""
+    return decoder_export(handle.model)
+
+
+def decoder_src(handle: ModelHandle) -> tuple[str, str]:
+    """(content id, URL) of the model's decoder file, written on first use (or again if it was
+    pruned): the weights are read from the model only then, not kept in memory."""
+    sha = _decoder_header(handle)["sha256"]
+    path = GEN_DIR / f"{sha}.bin"
+    url = static_url(path.name) if path.exists() else publish(decoder_bytes(handle.model), "bin", name=sha)
+    return sha, url
 
 
 def decoder_summary(handle: ModelHandle) -> str | None:
     """One sentence on what the browser runs for this model (None if it cannot run it)."""
     try:
-        export, _ = _decoder_export(handle)
+        export = _decoder_header(handle)
     except ValueError:
         return None
     sizes = " → ".join(str(n) for n in export["sizes"])
     if export["num_classes"]:
         sizes = f"{export['latent_dim']} (z) + {export['num_classes']} (one-hot label) → " + sizes.split(" → ", 1)[1]
     return (f"The decoder is an MLP, {sizes}, with {export['activation']} between layers and a "
-            f"sigmoid at the end: {export['params']:,} float32 numbers ({4 * export['params'] / 1e6:.1f} MB), "
-            "sent to this browser once per model and cached there.")
+            f"sigmoid at the end: {export['params']:,} numbers, a {_file_mb(export):.1f} MB file your "
+            "browser fetches once per model and keeps in its cache.")
+
+
+def _file_mb(export: dict[str, Any]) -> float:
+    """The weights' size as stored: 4 bytes a number, 2 where a layer is exactly float16."""
+    return sum((l["in"] * l["out"] + l["out"]) * (2 if l["dtype"] == "f16" else 4) for l in export["layers"]) / 1e6
 
 
 def parse_commit(value: object, plane: Plane) -> tuple[tuple[float, float], int] | None:
@@ -129,22 +142,17 @@ def latent_plane(
         st.error("The latent plane needs a model with a 2-D latent space.")
         return None
     try:
-        export, export_json = _decoder_export(handle)
+        model_id, src = decoder_src(handle)
     except ValueError as exc:
         st.error(f"This model cannot be decoded in the browser: {exc}")
         return None
-    model_id = export["sha256"]
-    state = _state(key)
-    have = state.get("have") if isinstance(state.get("have"), str) else ""
-    held = set(have.split("|")) if have else set()
-    committed = parse_commit(state.get("z"), plane)
+    committed = parse_commit(_state(key).get("z"), plane)
     unset = z is None or not mark
     z = plane.centre if z is None else plane.clamp(z)
     data = {
         "model": model_id,
-        "decoder": None if model_id in held else export_json,
-        "layers": json.dumps([layer.to_data(held) for layer in layers], separators=(",", ":")),
-        "have": have,
+        "decoder_src": src,
+        "layers": json.dumps([layer.to_data(publish) for layer in layers], separators=(",", ":")),
         "z1": float(z[0]),
         "z2": float(z[1]),
         "unset": unset,
@@ -171,9 +179,8 @@ def latent_plane(
     result = _component(
         key=key,
         data=data,
-        default={"z": None, "have": ""},
+        default={"z": None},
         on_z_change=_committed,
-        on_have_change=lambda: None,
         height="content",
     )
     parsed = parse_commit(getattr(result, "z", None), plane)

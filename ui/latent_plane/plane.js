@@ -24,33 +24,55 @@ const KEY_STEP = 0.05;  // one arrow key press (the sliders' step); Shift: 10x
 
 // ---------------------------------------------------------------- pure: bytes and the decoder
 
-export function bytesFromBase64(b64) {
-  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(b64);
-  const bin = atob(b64), out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-// base64 of float32 little-endian -> Float32Array.
-export function floats(b64) {
-  const bytes = bytesFromBase64(b64);
-  if (bytes.length % 4) throw new Error('latent plane: bytes are not float32');
-  if (LITTLE) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  const view = new DataView(bytes.buffer, bytes.byteOffset), out = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+// n little-endian float32 at byte offset `at` of an ArrayBuffer.
+function float32s(buffer, at, n) {
+  if (LITTLE && at % 4 === 0) return new Float32Array(buffer, at, n);
+  const view = new DataView(buffer, at), out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
   return out;
 }
 
-// The decoder export (vae/export.py) -> { forward(z1, z2, label) -> Float32Array of P pixels }.
+// The decoder file (vae/export.py: b"LXDC", uint32 header length, JSON header, then per layer
+// f32: weight [out, in] float32, bias [out]; q8: scale [out] float32, k [out, in] int8 with
+// weight = float32(k * scale[row]), bias [out]; every array 4-byte aligned) -> a spec for
+// makeDecoder: the header with layers [{in, out, W: Float32Array, b: Float32Array}].
+export function parseDecoder(buffer) {
+  const bytes = new Uint8Array(buffer);
+  if (bytes.length < 8 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'LXDC') throw new Error('latent plane: not a decoder file');
+  const headerLength = new DataView(buffer).getUint32(4, true);
+  if (8 + headerLength > bytes.length) throw new Error('latent plane: truncated decoder file');
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  let at = 8 + headerLength;
+  const take = (n, size) => {  // the next array of n items of `size` bytes: its byte offset
+    const start = at, end = at + n * size;
+    if (end > bytes.length) throw new Error('latent plane: truncated decoder file');
+    at = end + ((4 - (end % 4)) % 4);
+    return start;
+  };
+  const layers = (header.layers || []).map((l) => {
+    const n = l.in * l.out;
+    let W;
+    if (l.dtype === 'q8') {
+      const scale = float32s(buffer, take(l.out, 4), l.out), k = new Int8Array(buffer, take(n, 1), n);
+      W = new Float32Array(n);  // float32(k * scale): k * scale is exact in a double, then one rounding
+      for (let o = 0, i = 0; o < l.out; o++) for (let j = 0; j < l.in; j++, i++) W[i] = Math.fround(k[i] * scale[o]);
+    } else if (l.dtype === 'f32') W = float32s(buffer, take(n, 4), n);
+    else throw new Error(`latent plane: unknown weight type ${l.dtype}`);
+    return { in: l.in, out: l.out, W, b: float32s(buffer, take(l.out, 4), l.out) };
+  });
+  return { ...header, layers };
+}
+
+// A decoder spec (parseDecoder) -> { forward(z1, z2, label) -> Float32Array of P pixels }.
 export function makeDecoder(spec) {
-  if (!spec || spec.format !== FORMAT || spec.version !== 1) throw new Error('latent plane: unknown decoder format');
+  if (!spec || spec.format !== FORMAT || spec.version !== 2) throw new Error('latent plane: unknown decoder format');
   const act = ACTIVATIONS[spec.activation];
   if (!act || spec.output !== 'sigmoid') throw new Error(`latent plane: unsupported decoder (${spec.activation})`);
   const layers = spec.layers.map((l) => {
-    const W = floats(l.weight), b = floats(l.bias);  // W: [out, in] row-major, b: [out]
-    if (W.length !== l.in * l.out || b.length !== l.out) throw new Error('latent plane: layer size mismatch');
+    const { W, b } = l;  // W: [out, in] row-major, b: [out]
+    if (!W || !b || W.length !== l.in * l.out || b.length !== l.out) throw new Error('latent plane: layer size mismatch');
     return { nIn: l.in, nOut: l.out, W, b, y: new Float64Array(l.out) };
   });
   // Input: z [D], then for a conditional VAE one_hot(label) [C] (vae/export.py).
@@ -190,13 +212,14 @@ export function pictureBox(view, extent) {
   return { left: (x0 - view.x0) * sx, top: (view.y1 - y1) * sy, width: (x1 - x0) * sx, height: (y1 - y0) * sy };
 }
 
-// A points blob ("<base64 float32 xy>|<base64 uint8 groups>") -> { xy, g, byGroup: [indices] }.
-export function parsePoints(blob, nGroups) {
-  const [a, b] = String(blob).split('|');
-  const xy = floats(a), g = bytesFromBase64(b || '');
-  if (g.length * 2 !== xy.length) throw new Error('latent plane: points and groups differ in length');
+// A points file (vae/plane.py: float32 LE pairs [N, 2], then one group byte each [N]) ->
+// { xy, g, byGroup: [indices per group] }.
+export function parsePoints(buffer, count, nGroups) {
+  const n = Number(count);
+  if (!(n >= 0) || buffer.byteLength !== 9 * n) throw new Error('latent plane: points file of the wrong size');
+  const xy = float32s(buffer, 0, 2 * n), g = new Uint8Array(buffer, 8 * n, n);
   const byGroup = Array.from({ length: Math.max(1, nGroups) }, () => []);
-  for (let i = 0; i < g.length; i++) if (g[i] < byGroup.length) byGroup[g[i]].push(i);
+  for (let i = 0; i < n; i++) if (g[i] < byGroup.length) byGroup[g[i]].push(i);
   return { xy, g, byGroup };
 }
 
@@ -225,7 +248,7 @@ export function initiallyHidden(layers) {
 
 // ---------------------------------------------------------------- the component (DOM)
 
-const CACHE = (globalThis.__latentPadCache ||= { decoders: new Map(), blobs: new Map() });
+const CACHE = (globalThis.__latentPadCache ||= { decoders: new Map(), blobs: new Map(), pending: new Map() });
 const HOOK = (globalThis.__latentPad ||= {
   ready: false, model: null, z: null, frames: 0, decodeMs: [], drags: [], shownAt: 0,
   decode() { throw new Error('latent plane: no decoder loaded'); },
@@ -258,14 +281,14 @@ function drawSymbol(ctx, symbol, x, y, r) {
 
 function createPlane(root) {
   const q = (s) => root.querySelector(s);
-  const pad = q('.pad'), dot = q('.dot'), ghost = q('.ghost'), gx = q('.gx'), gy = q('.gy');
+  const pad = q('.pad'), dot = q('.dot'), ghost = q('.ghost'), gx = q('.gx'), gy = q('.gy'), handle = q('.handle');
   const pics = q('.pics'), vec = q('.vec'), canvas = q('canvas.digit'), ctx = canvas.getContext('2d');
   const zText = q('.zt'), which = q('.which'), msText = q('.ms'), legend = q('.legend');
   const st = {
     setStateValue: null, decoder: null, label: null, plane: makePlane({}), view: null, viewKey: null,
     layers: [], hidden: new Set(), hiddenKey: '', commit: true, hover: false,
     z: [0, 0], hoverZ: null, painted: null, dragging: false, dragStart: 0, dragFrames: 0, dragMoves: 0,
-    touched: false, lastSeq: 0, committedAt: 0, raf: 0, keyTimer: 0, imageData: null, msShown: 0, recent: [], vecDirty: true,
+    touched: false, tap: null, lastSeq: 0, committedAt: 0, raf: 0, keyTimer: 0, imageData: null, msShown: 0, recent: [], vecDirty: true,
   };
   st.view = parseView(st.plane, '');
 
@@ -316,7 +339,7 @@ function createPlane(root) {
     wanted.forEach((l, i) => {
       let img = imgs[i];
       if (!img) { img = document.createElement('img'); img.alt = ''; img.draggable = false; pics.appendChild(img); }
-      const uri = CACHE.blobs.get(l.id);
+      const uri = l.src ? String(l.src) : '';  // a static file: the browser's HTTP cache keeps it
       if (uri && img.getAttribute('src') !== uri) img.src = uri;
       const box = pictureBox(st.view, l.extent);
       Object.assign(img.style, { left: `${box.left}%`, top: `${box.top}%`, width: `${box.width}%`, height: `${box.height}%`,
@@ -352,7 +375,7 @@ function createPlane(root) {
     for (const l of st.layers) {
       if (st.hidden.has(l.name)) continue;
       if (l.kind === 'points') {
-        const pts = CACHE.blobs.get(l.id);
+        const pts = CACHE.blobs.get(l.src);
         if (!pts) continue;
         const px = project(plane, view, pts.xy, w, h, l.clamp ? 4 : -1);
         const r = Number(l.size) || 2.5, colors = l.colors || ['#444'];
@@ -462,7 +485,7 @@ function createPlane(root) {
     st.raf = 0;
     if (st.vecDirty) drawVectors();
     const w = pad.clientWidth, h = pad.clientHeight;
-    place(dot, st.z, w, h);
+    place(dot, st.z, w, h); place(handle, st.z, w, h);
     const [fx, fy] = fracOf(st.plane, st.view, st.z[0], st.z[1]);
     gx.style.transform = `translateY(${(1 - fy) * h}px)`;
     gy.style.transform = `translateX(${fx * w}px)`;
@@ -522,8 +545,14 @@ function createPlane(root) {
     st.setStateValue('z', { z: HOOK.committed, seq: st.lastSeq });
   }
 
+  // A finger that does not start on the point's handle may be scrolling the page: nothing
+  // moves unless it lifts where it landed (a tap), and the browser's scroll cancels it.
   function down(e) {
     if (e.button !== 0) return;
+    if (e.pointerType !== 'mouse' && !e.target.closest('.handle')) {
+      st.tap = { id: e.pointerId, x: e.clientX, y: e.clientY };
+      return;
+    }
     e.preventDefault();  // no text selection or image drag; focus still moves to the plane
     pad.focus({ preventScroll: true, focusVisible: false });
     pad.setPointerCapture(e.pointerId);
@@ -534,6 +563,7 @@ function createPlane(root) {
     st.z = zFromEvent(e); schedule();
   }
   function move(e) {
+    if (st.tap && e.pointerId === st.tap.id && Math.hypot(e.clientX - st.tap.x, e.clientY - st.tap.y) > 10) st.tap = null;
     if (!st.dragging) {
       if (st.hover && e.pointerType === 'mouse') { st.hoverZ = zFromEvent(e); schedule(); }
       return;
@@ -545,6 +575,17 @@ function createPlane(root) {
     if (st.hoverZ !== null) { st.hoverZ = null; schedule(); }
   }
   function up(e) {
+    if (st.tap && e.pointerId === st.tap.id) {
+      const tapped = e.type === 'pointerup';
+      st.tap = null;
+      if (tapped) {  // a tap: the point goes there, as a click would put it
+        const z = zFromEvent(e);
+        st.z = [st.plane.clamp(round2(z[0])), st.plane.clamp(round2(z[1]))];
+        st.touched = true; root.classList.remove('unset');
+        schedule(); commit();
+      }
+      return;
+    }
     if (!st.dragging) return;
     st.dragging = false;
     pad.classList.remove('dragging');
@@ -588,12 +629,23 @@ function createPlane(root) {
   const resize = new ResizeObserver(() => { st.vecDirty = true; schedule(); });
   resize.observe(pad);
 
-  // Blobs by content id: from the data the first time (then cached), from the cache after.
-  function blob(l) {
-    if (!l.id) return;
-    if (l.blob !== undefined && l.blob !== null && !CACHE.blobs.has(l.id)) {
-      remember(CACHE.blobs, l.id, l.kind === 'points' ? parsePoints(l.blob, (l.groups || []).length) : String(l.blob));
-    }
+  // Files by URL (content-hashed, so a URL never changes meaning): fetched once per window,
+  // parsed, kept; the browser's HTTP cache answers later visits. When one arrives the plane is
+  // updated again with the latest data.
+  function fetchOnce(url, parse, into) {
+    if (!url || into.has(url) || CACHE.pending.has(url)) return;
+    const loading = fetch(new URL(url, globalThis.location.href))
+      .then((r) => { if (!r.ok) throw new Error(`latent plane: ${r.status} for ${url}`); return r.arrayBuffer(); })
+      .then((buffer) => { remember(into, url, parse(buffer)); })
+      .catch((err) => { console.error(err); q('.loading').textContent = String(err.message || err); })
+      .finally(() => { CACHE.pending.delete(url); if (st.data && root.isConnected) update(st.data); });
+    CACHE.pending.set(url, loading);
+  }
+  function loadDecoder(buffer) {
+    const fresh = makeDecoder(parseDecoder(buffer));
+    for (let i = 0; i < 12; i++) fresh.forward(Math.sin(i) * 3, Math.cos(i) * 3, 0);  // warm the JIT
+    HOOK.parses = (HOOK.parses || 0) + 1;
+    return fresh;
   }
 
   function update(data) {
@@ -608,21 +660,16 @@ function createPlane(root) {
     st.hover = data.hover !== false;
     st.commit = data.commit !== false;
     if (!st.hover) st.hoverZ = null;
+    st.data = data;
     let layers = [];
     try {
       layers = JSON.parse(data.layers || '[]');
-      layers.forEach(blob);
-      if (data.decoder && !CACHE.decoders.has(data.model)) {
-        const spec = typeof data.decoder === 'string' ? JSON.parse(data.decoder) : data.decoder;
-        const fresh = remember(CACHE.decoders, data.model, makeDecoder(spec));
-        for (let i = 0; i < 12; i++) fresh.forward(Math.sin(i) * 3, Math.cos(i) * 3, 0);  // warm the JIT
-        HOOK.parses = (HOOK.parses || 0) + 1;
-      }
     } catch (err) {
       console.error(err);
-      q('.loading').textContent = String(err.message || err);
       return;
     }
+    fetchOnce(data.decoder_src, loadDecoder, CACHE.decoders);
+    for (const l of layers) if (l.kind === 'points') fetchOnce(l.src, (b) => parsePoints(b, l.count, (l.groups || []).length), CACHE.blobs);
     // Layers that arrive hidden start hidden; after that the visitor's toggles are kept.
     const hiddenKey = layers.map((l) => `${l.name}:${l.visible !== false}`).join('|');
     if (hiddenKey !== st.hiddenKey) { st.hiddenKey = hiddenKey; st.hidden = new Set(initiallyHidden(layers)); }
@@ -631,15 +678,10 @@ function createPlane(root) {
     const viewKey = `${plane.key}|${data.view || ''}`;
     if (viewKey !== st.viewKey) { st.plane = plane; st.viewKey = viewKey; st.view = parseView(plane, data.view); drawAxes(); }
     drawPictures(); drawLegend(); st.vecDirty = true;
-    const decoder = CACHE.decoders.get(data.model);
+    const decoder = CACHE.decoders.get(data.decoder_src);
     st.decoder = decoder || null;
     st.label = Number.isInteger(data.label) ? data.label : null;
     root.classList.toggle('ready', !!decoder);
-    // Tell Python what we hold (it then stops sending it), or ask again if the cache lost it.
-    const ids = [data.model, ...layers.filter((l) => l.id).map((l) => l.id)];
-    const held = ids.every((id) => CACHE.decoders.has(id) || CACHE.blobs.has(id));
-    const have = decoder && held ? ids.join('|') : '';
-    if (st.setStateValue && data.have !== have) st.setStateValue('have', have);
     st.model = data.model;
     if (decoder) {
       HOOK.ready = true; HOOK.model = data.model; HOOK.label = st.label;
@@ -659,7 +701,10 @@ function createPlane(root) {
     if (st.raf) cancelAnimationFrame(st.raf);
     clearTimeout(st.keyTimer);
   }
-  return { st, update, destroy };
+  // Per plane (a page may show two, of two models): what its digit shows now, and its decoder.
+  const shown = () => (st.hoverZ !== null && !st.dragging ? st.hoverZ : st.z);
+  const decode = (a, b) => Array.from(st.decoder.forward(Number(a), Number(b), st.label));
+  return { st, update, destroy, shown, decode };
 }
 
 export default function (component) {

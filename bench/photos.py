@@ -1,0 +1,87 @@
+"""Photos of paper (`python -m bench.run photos`): 5-NN accuracy of the default model on synthetic
+phone photos (tests/photo_digits.py) through `vae.preprocess.prepare_image` and the encoder.
+
+- photo_knn5_accuracy: the share of photos whose latent mean's 5 nearest training latent means
+  (vae.evaluate's knn5 protocol) vote for the digit photographed; also by style (fonts, strokes)
+- photo_set_size, photo_sizes_px: how many photos, and their longest sides
+- photo_ms: time per photo, bytes -> [1, 28, 28] (median / p95), one torch thread
+- photo_clean_knn5_accuracy: the same digits rendered flat (black on white, no light, paper or
+  camera): what the digits themselves allow, so the gap is what the photo costs
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from vae import load_checkpoint
+from vae.evaluate import knn_accuracy, train_latent_means
+from vae.latent import encode_images
+from vae.preprocess import ImageError, prepare_image
+
+from .backend import summarize
+
+SEED = 7  # the test (tests/test_photos.py) uses seed 0: the benchmark's photos are others
+
+
+def photo_accuracy(model, photos, reference: tuple[torch.Tensor, np.ndarray]) -> tuple[float, np.ndarray, list[float]]:  # noqa: ANN001
+    """(5-NN accuracy, per-photo correctness [N] bool, ms per photo) of `photos` (Photo); a photo
+    prepare_image refuses (ImageError) counts as wrong."""
+    xs, ms, refused = [], [], []
+    for photo in photos:
+        start = time.perf_counter()
+        try:
+            xs.append(prepare_image(photo.data))  # [1, 28, 28]
+            refused.append(False)
+        except ImageError:
+            xs.append(torch.zeros(1, 28, 28))
+            refused.append(True)
+        ms.append((time.perf_counter() - start) * 1000.0)
+    mu = torch.from_numpy(encode_images(model, torch.stack(xs))[0])  # [N, 2]
+    labels = np.array([p.label for p in photos])
+    correct = np.array([not refused[i] and knn_accuracy(mu[i : i + 1], labels[i : i + 1], *reference) == 1.0
+                        for i in range(len(photos))])
+    return float(correct.mean()), correct, ms
+
+
+def _flat(photo) -> bytes:  # noqa: ANN001 - tests.photo_digits.Photo
+    """The photo's digit alone: same seed, so the same glyph, rotation and perspective, drawn
+    black on white (no light, paper, blur, noise or JPEG)."""
+    from tests.photo_digits import flat_digit
+
+    buffer = io.BytesIO()
+    flat_digit(photo.seed, photo.label, photo.sizes, photo.style).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def run(n: int = 600, checkpoint: str = "checkpoints/mnist-2d") -> dict[str, object]:
+    from tests.photo_digits import STYLES, photo_set
+
+    torch.set_num_threads(1)  # as the app (ui/server.py)
+    model = load_checkpoint(checkpoint).model
+    reference = train_latent_means(model)
+    photos = photo_set(n, seed=SEED)
+    accuracy, correct, ms = photo_accuracy(model, photos, reference)
+    styles = np.array([p.style for p in photos])
+    flat = [replace(p, data=_flat(p)) for p in photos]
+    clean_accuracy, clean, _ = photo_accuracy(model, flat, reference)
+    sides = [max(p.size) for p in photos]
+    return {
+        "photo_knn5_accuracy": round(accuracy, 4),
+        "photo_knn5_accuracy_by_style": {s: round(float(correct[styles == s].mean()), 4) for s in STYLES},
+        "photo_clean_knn5_accuracy": round(clean_accuracy, 4),
+        "photo_clean_knn5_accuracy_by_style": {s: round(float(clean[styles == s].mean()), 4) for s in STYLES},
+        "photo_set_size": len(photos),
+        "photo_sizes_px": [min(sides), max(sides)],
+        "photo_ms": summarize(ms),
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

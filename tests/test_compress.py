@@ -1,0 +1,177 @@
+"""vae/compress.py, vae/gridcoder.py, vae/codecs.py and `python -m vae.compress`: round trips on
+real and extreme digits, code lengths against an independent float64 sum over the grid and the
+exact -log2 p(x) by quadrature, and clean refusals of foreign, truncated and random streams."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vae import codecs, compress
+from vae.data import fixed_binarization
+from vae.quadrature import quadrature_log_px
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def table(shipped):
+    return compress.coding_table(shipped.model)
+
+
+@pytest.fixture(scope="session")
+def digits() -> np.ndarray:
+    return fixed_binarization("test", seed=0)[0][:400, 0].numpy().astype(np.uint8)  # [400, 28, 28] bits
+
+
+def extremes() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    checker = (np.add.outer(np.arange(28), np.arange(28)) % 2).astype(np.uint8)
+    return {"all black": np.zeros((28, 28), np.uint8), "all white": np.ones((28, 28), np.uint8),
+            "checkerboard": checker, "coin flips": (rng.random((28, 28)) < 0.5).astype(np.uint8),
+            "one pixel": np.pad(np.ones((1, 1), np.uint8), ((0, 27), (5, 22)))}
+
+
+def test_round_trips_are_exact_on_many_digits_and_extremes(table, digits) -> None:
+    rng = np.random.default_rng(1)
+    picks = [digits[i] for i in rng.choice(len(digits), 40, replace=False)]
+    for x in [*picks, *extremes().values()]:
+        enc = compress.encode(table, x)
+        np.testing.assert_array_equal(compress.decode(table, enc.stream), x)
+        assert enc.stream[:2] == b"LX" and len(enc.stream) - compress.HEADER_BYTES == enc.payload_bits // 8
+
+
+def test_code_length_is_the_grid_marginal_and_near_the_exact_one(shipped, table, digits) -> None:
+    x = digits[:60]
+    info = np.array([compress.encode(table, d).information_bits for d in x])
+    # Independent: float64 logsumexp over the grid of the quantised probabilities (no integers).
+    grid = np.array([compress.grid_log2_px(table, d) for d in x])
+    np.testing.assert_allclose(info, grid, atol=0.05)
+    exact = -quadrature_log_px(shipped.model, x.astype(np.float32)).numpy() / np.log(2.0)
+    assert abs(info.mean() - exact.mean()) < 0.1  # the grid's midpoint rule: ~0.015 bits
+    payload = np.array([compress.encode(table, d).payload_bits for d in x])
+    assert np.all(payload >= info - 8) and np.all(payload <= info + 9)  # whole bytes, no more
+    assert payload.mean() < exact.mean() * 1.03
+
+
+def test_extremes_cost_what_the_model_says(table) -> None:
+    for name, x in extremes().items():
+        enc = compress.encode(table, x)
+        # The coder's probabilities are multiples of 2^-24: a pixel the model gives p ~ 1e-6
+        # costs ~0.1 bit more than its -log2 p (all-white: 500 such pixels, 0.5 %).
+        assert enc.information_bits == pytest.approx(compress.grid_log2_px(table, x), rel=0.01, abs=0.05), name
+        assert enc.pixel_bits.shape == (28, 28) and np.all(enc.pixel_bits >= 0)
+    # No pixel can cost more than the coder's floor probability 2^-24: 24 bits.
+    assert compress.encode(table, extremes()["coin flips"]).pixel_bits.max() <= 24.0 + 1e-9
+
+
+def test_foreign_truncated_and_random_streams_are_refused(shipped, table, digits) -> None:
+    stream = compress.encode(table, digits[3]).stream
+    for cut in range(len(stream)):  # every truncation: refused, never a wrong image
+        with pytest.raises(compress.StreamError):
+            compress.decode(table, stream[:cut])
+    rng = np.random.default_rng(2)
+    header = stream[: compress.HEADER_BYTES - 3]
+    start = time.perf_counter()
+    for size in (0, 1, 5, 30, 200, compress.MAX_PAYLOAD_BYTES):
+        for _ in range(3):
+            body = rng.integers(0, 256, compress.HEADER_BYTES - 5 + size, dtype=np.uint8).tobytes()
+            with pytest.raises(compress.StreamError):
+                compress.decode(table, header + body)  # our header, random check and payload
+            with pytest.raises(compress.StreamError, match="LX header"):
+                compress.decode(table, b"\x89P" + body)
+    assert time.perf_counter() - start < 60  # a fixed number of steps: never a hang
+    with pytest.raises(compress.StreamError, match="another model"):
+        compress.decode(table, stream[:3] + bytes([stream[3] ^ 1]) + stream[4:])
+    with pytest.raises(compress.StreamError, match="version 7"):
+        compress.decode(table, stream[:2] + b"\x07" + stream[3:])
+    with pytest.raises(compress.StreamError, match="too long"):
+        compress.decode(table, stream + bytes(compress.MAX_PAYLOAD_BYTES))
+
+
+def test_models_have_their_own_ids_and_a_cvae_is_refused() -> None:
+    from vae import load_checkpoint
+
+    ids = {compress.model_id(load_checkpoint(ROOT / "checkpoints" / name).model)
+           for name in ("mnist-2d", "mnist-2d-beta4", "mnist-2d-cvae")}
+    assert len(ids) == 3
+    with pytest.raises(ValueError, match="unconditional"):
+        compress.coding_table(load_checkpoint(ROOT / "checkpoints" / "mnist-2d-cvae").model)
+
+
+def test_as_bits_reads_every_layout() -> None:
+    x = (np.arange(784).reshape(28, 28) % 3 == 0)
+    for form in (x, x.astype(np.uint8), x.astype(np.float32), (x * 255).astype(np.uint8), x.astype(np.int64)):
+        np.testing.assert_array_equal(compress.as_bits(form), x.reshape(-1))
+    np.testing.assert_array_equal(compress.as_bits(np.full((28, 28), 0.49)), 0)
+    with pytest.raises(ValueError):
+        compress.as_bits(np.zeros((27, 28)))
+
+
+def test_quantise_z_bins_and_rate_distortion(shipped, digits) -> None:
+    import torch
+
+    z = np.random.default_rng(3).normal(size=(500, 2)) * 1.5
+    for bits in (1, 3, 8):
+        index, centre = compress.quantise_z(z, bits)
+        u, uc = torch.special.ndtr(torch.tensor(z)).numpy(), torch.special.ndtr(torch.tensor(centre)).numpy()
+        np.testing.assert_array_equal(index, np.floor(u * 2**bits))  # the bin Phi(z) falls in
+        np.testing.assert_allclose(uc, (index + 0.5) / 2**bits, atol=1e-9)  # its middle
+    rd = compress.rate_distortion(shipped.model, digits[:200], [1, 4, 12])
+    assert list(rd["bits"]) == [2, 8, 24]
+    assert rd["wrong"][0] > rd["wrong"][1] > rd["wrong_mu"][0] - 0.01
+    assert rd["wrong"][2] == pytest.approx(rd["wrong_mu"][0], abs=0.002)  # 12 bits: as good as mu
+    with pytest.raises(ValueError):
+        compress.quantise_z(z, 0)
+
+
+def test_general_codecs_are_lossless_and_measured_as_files(digits) -> None:
+    sizes = codecs.sizes(digits[0])
+    assert set(sizes) == set(codecs.CODECS) and all(v > 0 for v in sizes.values())
+    tiled = codecs.tile(digits[:250], per_row=100)
+    assert tiled.shape == (3 * 28, 100 * 28)
+    np.testing.assert_array_equal(tiled[28:56, 28 * 7 : 28 * 8], digits[107])
+    assert not tiled[56:, 28 * 50 :].any()  # the missing digits are blank
+    buffer = io.BytesIO()
+    Image.fromarray(digits[0].astype(bool)).save(buffer, format="PNG", optimize=True)
+    assert sizes["PNG"] == len(buffer.getvalue()) and Image.open(buffer).mode == "1"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vae.compress", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_command_line_round_trip_and_one_line_errors(tmp_path: Path, digits) -> None:
+    from vae.data import load_mnist
+
+    Image.fromarray(load_mnist("test")[0][0]).save(tmp_path / "grey.png")
+    Image.fromarray(digits[1] * 255).save(tmp_path / "bw.png")
+    Image.fromarray(np.zeros((30, 28), np.uint8)).save(tmp_path / "wrong-size.png")
+    (tmp_path / "not-an-image.png").write_bytes(b"hello")
+    done = _cli("encode", str(tmp_path / "grey.png"), str(tmp_path / "bw.png"), str(tmp_path / "wrong-size.png"),
+                str(tmp_path / "not-an-image.png"), "-o", str(tmp_path / "streams"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "binarised at 0.5" in done.stdout and done.stdout.count("binarised") == 1
+    assert len(done.stderr.strip().splitlines()) == 2 and "28x28" in done.stderr
+    streams = tmp_path / "streams"
+    (tmp_path / "cut.lxz").write_bytes((streams / "bw.lxz").read_bytes()[:-1])
+    (tmp_path / "random.lxz").write_bytes(np.random.default_rng(0).bytes(40))
+    done = _cli("decode", str(streams / "grey.lxz"), str(streams / "bw.lxz"), str(tmp_path / "cut.lxz"),
+                str(tmp_path / "random.lxz"), "-o", str(tmp_path / "back"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 2
+    back = np.asarray(Image.open(tmp_path / "back" / "bw.png"))
+    np.testing.assert_array_equal(back, digits[1] * 255)
+    grey_back = np.asarray(Image.open(tmp_path / "back" / "grey.png"))
+    np.testing.assert_array_equal(grey_back, (load_mnist("test")[0][0] >= 128) * 255)
+    assert not (tmp_path / "back" / "cut.png").exists()
+    done = _cli("decode", str(streams / "bw.lxz"), "-o", str(tmp_path / "b4"), "--model", "checkpoints/mnist-2d-beta4")
+    assert done.returncode == 1 and "another model" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,36 @@
+"""Per-model caches of the pages that put p(x) to work: Compress, Denoise & inpaint and the
+Typicality page's out-of-distribution measurements. The computations live in vae/ (compress,
+inpaint, anomaly); this only keeps their results per model (ui/cache.py `per_model`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vae.compress import CodingTable, coding_table, rate_distortion
+from vae.data import fixed_binarization
+
+from .cache import per_model
+from .models import ModelHandle
+
+RD_DIGITS = 500  # test digits behind the page's rate-distortion curve
+RD_BITS = [1, 2, 3, 4, 5, 6, 7, 8, 10]  # bits per axis
+
+
+# 40 MB (25,600 grid points x 784 pixels as 16-bit counts): shared read-only by all sessions.
+@per_model(st.cache_resource, show_spinner="Decoding the coding grid (once per model)…", max_entries=2)
+def coding_table_for(handle: ModelHandle) -> CodingTable:
+    """The lossless coder's shared model (vae/gridcoder.py); ValueError for a CVAE."""
+    return coding_table(handle.model)
+
+
+@st.cache_data(show_spinner=False, max_entries=1)
+def test_bits(n: int) -> np.ndarray:
+    """The first n test digits as the evaluation protocol binarises them, uint8 {0, 1} [n, 28, 28]."""
+    return fixed_binarization("test", seed=0)[0][:n, 0].numpy().astype(np.uint8)
+
+
+@per_model(st.cache_data, show_spinner="Measuring the lossy mode on test digits…", max_entries=4)
+def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
+    """vae.compress.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis."""
+    return rate_distortion(handle.model, test_bits(RD_DIGITS), RD_BITS)
