@@ -134,13 +134,13 @@ def test_arrow_keys_move_the_point_and_commit(server, page) -> None:
 
 def test_sliders_move_the_point_and_weights_travel_once(server, page) -> None:
     frames: list[int] = []
-    decoders: list[tuple[str, int]] = []  # (url, status) of every decoder file the page asked for
+    decoders: list[tuple[str, int]] = []  # (url, status) of every .bin the page fetched (decoder, points)
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
     page.on("response", lambda r: decoders.append((r.url, r.status)) if "/app/static/gen/" in r.url
             and r.url.endswith(".bin") and r.request.resource_type == "fetch" else None)
     model = _open_decoder(page, server, "?z1=0.00&z2=0.00")
     # The weights came as one static file named by the model's content id, not over the websocket.
-    assert [url.rsplit("/", 1)[1] for url, _ in decoders][:1] == [f"{model}.bin"]
+    assert [url.rsplit("/", 1)[1] for url, _ in decoders].count(f"{model}.bin") == 1
     assert max(frames) < 200_000
     frames.clear()
     decoders.clear()
@@ -153,7 +153,7 @@ def test_sliders_move_the_point_and_weights_travel_once(server, page) -> None:
     # Reruns send z and URLs, never the weights; the largest frame is the component's own code
     # (plane.html/css/js, ~45 kB), which Streamlit re-sends with every rerun of an inline component.
     assert frames and max(frames) < 60_000
-    assert decoders == [] and page.evaluate("window.__latentPad.parses") == 1
+    assert decoders == [] and page.evaluate("window.__latentPad.parses") == 1  # nothing fetched again
     # A reload is a new page: the file is asked for again and the browser's cache answers it.
     page.reload()
     wait_pad_ready(page, model)

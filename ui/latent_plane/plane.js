@@ -248,7 +248,7 @@ export function initiallyHidden(layers) {
 
 // ---------------------------------------------------------------- the component (DOM)
 
-const CACHE = (globalThis.__latentPadCache ||= { decoders: new Map(), blobs: new Map(), pending: new Map() });
+const CACHE = (globalThis.__latentPadCache ||= { decoders: new Map(), blobs: new Map(), pending: new Map(), waiters: new Map() });
 const HOOK = (globalThis.__latentPad ||= {
   ready: false, model: null, z: null, frames: 0, decodeMs: [], drags: [], shownAt: 0,
   decode() { throw new Error('latent plane: no decoder loaded'); },
@@ -633,14 +633,26 @@ function createPlane(root) {
   // parsed, kept; the browser's HTTP cache answers later visits. When one arrives the plane is
   // updated again with the latest data.
   function fetchOnce(url, parse, into) {
-    if (!url || into.has(url) || CACHE.pending.has(url)) return;
+    if (!url || into.has(url)) return;
+    // Every plane waiting for this file is updated when it arrives (a page may show two
+    // planes of one model: only one of them fetches).
+    const waiting = CACHE.waiters.get(url) || new Set();
+    waiting.add(refresh);
+    CACHE.waiters.set(url, waiting);
+    if (CACHE.pending.has(url)) return;
     const loading = fetch(new URL(url, globalThis.location.href))
       .then((r) => { if (!r.ok) throw new Error(`latent plane: ${r.status} for ${url}`); return r.arrayBuffer(); })
       .then((buffer) => { remember(into, url, parse(buffer)); })
       .catch((err) => { console.error(err); q('.loading').textContent = String(err.message || err); })
-      .finally(() => { CACHE.pending.delete(url); if (st.data && root.isConnected) update(st.data); });
+      .finally(() => {
+        CACHE.pending.delete(url);
+        const everyone = CACHE.waiters.get(url) || new Set();
+        CACHE.waiters.delete(url);
+        for (const again of everyone) again();
+      });
     CACHE.pending.set(url, loading);
   }
+  function refresh() { if (st.data && root.isConnected) update(st.data); }
   function loadDecoder(buffer) {
     const fresh = makeDecoder(parseDecoder(buffer));
     for (let i = 0; i < 12; i++) fresh.forward(Math.sin(i) * 3, Math.cos(i) * 3, 0);  // warm the JIT
