@@ -27,6 +27,8 @@ PAGES = [
               "exact p(z|x) and log p(x) in nats, next to q(z|x) and the ELBO"),
     PageEntry("pages/typicality.py", "Typicality", ":material/query_stats:", "typicality",
               "is an image like the data? A score, a percentile, a verdict"),
+    PageEntry("pages/inpaint.py", "Denoise & inpaint", ":material/healing:", "inpaint",
+              "hide or corrupt pixels; p(z | what is left) fills them in"),
     PageEntry("pages/compress.py", "Compress", ":material/compress:", "compress",
               "a digit in ~23 bytes: lossless coding with p(x)"),
     PageEntry("pages/generate.py", "Generate", ":material/auto_awesome:", "generate",

@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("quality", "backend", "browser", "pad", "train", "photos", "cold")
+SECTIONS = ("quality", "backend", "browser", "pad", "train", "photos", "cold", "compression", "inpainting",
+            "anomaly")
 
 # Davidson et al. (2018), "Hyperspherical Variational Auto-Encoders", Table 1, d = 2,
 # dynamically binarised MNIST, negative log-likelihood in nats.
@@ -103,7 +104,7 @@ def run(sections: list[str]) -> dict[str, object]:
             from bench import train_speed
 
             results.update(train_speed.run())
-        elif name in ("photos", "cold"):  # bench/photos.py, bench/cold.py
+        elif name in ("photos", "cold", "compression", "inpainting", "anomaly"):  # bench/<name>.py
             results.update(importlib.import_module(f"bench.{name}").run())
         print(f"[bench] {name} done in {time.perf_counter() - start:.0f}s", flush=True)
         results["measured_at"] = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"),

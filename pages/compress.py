@@ -5,6 +5,7 @@ each pixel, the round trip checked bit-exact; and a lossy mode that sends only a
 import numpy as np
 import streamlit as st
 
+from ui.charts import show_chart
 from ui.shell import page_header
 from ui.images import image_input, show_digit
 from ui.models import quadrature_grid
@@ -68,8 +69,8 @@ st.download_button("Download the stream", enc.stream, file_name="digit.lxz", mim
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(pixel_map_figure(enc.pixel_bits, f"Bits spent on each pixel: {enc.information_bits:.1f} in all",
-                                     "bits"), key="cmp_cost", config={"displaylogo": False})
+    show_chart(pixel_map_figure(enc.pixel_bits, f"Bits spent on each pixel: {enc.information_bits:.1f} in all",
+                                     "bits"), key="cmp_cost")
     st.caption("−log₂ of the probability the coder gave each pixel's actual value. Background the "
                "model expects is nearly free; the bits go to the stroke's edges, where the digit "
                "could have gone either way.")
@@ -99,9 +100,9 @@ with cols[1]:
 with cols[2]:
     curve = rate_distortion_curve(handle)
     mine = rate_distortion(handle.model, bits[None], RD_BITS)
-    st.plotly_chart(rate_distortion_figure(curve["bits"], 100 * curve["wrong"], 100 * mine["wrong"],
+    show_chart(rate_distortion_figure(curve["bits"], 100 * curve["wrong"], 100 * mine["wrong"],
                                            float(enc.payload_bits), 100 * float(curve["wrong_mu"][0])),
-                    key="cmp_rd", config={"displaylogo": False})
+                    key="cmp_rd")
 st.caption(f"Mean over the first {RD_DIGITS} binarised test digits. A 2-D code saturates fast: past "
            "about 6 bits per axis the error is the decoder's own (a 2-D latent cannot hold every "
            "stroke), and only the lossless stream gets every pixel right.")

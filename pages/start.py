@@ -9,7 +9,7 @@ from ui.images import show_digit, show_samples
 from ui.latent_plane import latent_plane
 from ui.layers import manifold_layer, means_layer
 from ui.models import quadrature_grid, usable_names
-from ui.shell import page_header
+from ui.shell import page_header, registered
 from ui.urlstate import url_number
 from vae.data import binarize, load_mnist
 from vae.evidence import exact_elbo
@@ -130,11 +130,13 @@ uses = [
      f"{100 * handle.ckpt.metrics.get('test_knn5_accuracy', float('nan')):.0f} % 5-NN accuracy)",
      "pages/manifold.py", ":material/grid_on:"),
     ("p(x): **is this input like the data?** (anomaly detection)", "pages/typicality.py", ":material/query_stats:"),
+    ("p(x): **how many bits an image costs** (lossless compression)", "pages/compress.py", ":material/compress:"),
     ("p(z|x): **many encodings of one image**", "pages/encode.py", ":material/draw:"),
-    ("p(x) as bits, p(z|x) to fill in pixels: more uses on the pages listed in the sidebar",
-     "pages/posterior.py", ":material/functions:"),
+    ("p(z | the pixels you can see): **filling in missing or noisy pixels**", "pages/inpaint.py",
+     ":material/healing:"),
 ]
-for text, path, icon in uses:
+known = {entry.path for entry in registered()}
+for text, path, icon in (use for use in uses if use[1] in known):
     st.page_link(path, label=text.replace("**", ""), icon=icon, query_params={"model": model_name, "i": str(index)})
 st.page_link("pages/home.py", label="The model card: architecture, training, metrics", icon=":material/badge:",
              query_params={"model": model_name})

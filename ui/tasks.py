@@ -7,11 +7,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from vae.anomaly import OodScores, ood_scores
 from vae.compress import CodingTable, coding_table, rate_distortion
 from vae.data import fixed_binarization
+from vae.inpaint import channel_grid
+from vae.quadrature import PriorGrid
 
 from .cache import per_model
-from .models import ModelHandle
+from .models import ModelHandle, quadrature_grid
 
 RD_DIGITS = 500  # test digits behind the page's rate-distortion curve
 RD_BITS = [1, 2, 3, 4, 5, 6, 7, 8, 10]  # bits per axis
@@ -34,3 +37,21 @@ def test_bits(n: int) -> np.ndarray:
 def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
     """vae.compress.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis."""
     return rate_distortion(handle.model, test_bits(RD_DIGITS), RD_BITS)
+
+
+# 31 MB each (the 10,000-cell grid's logits seen through one mask and flip rate).
+@per_model(st.cache_resource, show_spinner=False, max_entries=3)
+def channel_grid_for(handle: ModelHandle, observed_bytes: bytes, rho: float) -> PriorGrid:
+    """vae.inpaint.channel_grid for a mask (np.packbits of the bool [28, 28], hashable) and rho."""
+    observed = np.unpackbits(np.frombuffer(observed_bytes, np.uint8))[:784].astype(bool).reshape(28, 28)
+    return channel_grid(quadrature_grid(handle), observed, rho)
+
+
+OOD_PER_SET = 60  # images per out-of-distribution set on the Typicality page (the benchmark: 300)
+
+
+@per_model(st.cache_data, show_spinner="Scoring the out-of-distribution sets (once per model, about a minute)…",
+           max_entries=4)
+def ood_scores_for(handle: ModelHandle, per_set: int) -> OodScores:
+    """vae.anomaly.ood_scores (kept in data/cache/ across restarts); an unconditional model."""
+    return ood_scores(handle.ckpt, per_set, quadrature_grid(handle))

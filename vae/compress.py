@@ -35,7 +35,7 @@ from .model import VAE
 from .gridcoder import CODER_BITS, STEPS, CodingTable, GridWalk, as_bits, coding_table, grid_log2_px, model_id
 
 __all__ = ["CodingTable", "Encoded", "StreamError", "as_bits", "coding_table", "decode", "encode",
-           "grid_log2_px", "model_id", "read_header"]
+           "grid_log2_px", "model_id", "quantise_z", "rate_distortion", "read_header"]
 
 MAGIC = b"LX"
 VERSION = 1

@@ -28,8 +28,9 @@ def training_curves(history: list[dict[str, float]]) -> go.Figure:
 
 
 def score_histogram(reference: np.ndarray, score: float, bands: Bands, percentile: float,
-                    score_name: str = "log p(x)", height: int = 380) -> go.Figure:
-    """Histogram of reference scores with the 1-99 % and 25-75 % bands and the user's score.
+                    score_name: str = "log p(x)", height: int = 380, outer_label: str = "1–99 %") -> go.Figure:
+    """Histogram of reference scores with the outer band (bands.p1 .. bands.p99, labelled
+    `outer_label`: 1-99 % unless a rule's band is passed there), the 25-75 % band and the score.
 
     A score far outside the reference range is pinned to the nearer edge with its value.
     """
@@ -46,7 +47,7 @@ def score_histogram(reference: np.ndarray, score: float, bands: Bands, percentil
     fig = go.Figure(go.Histogram(x=ref, nbinsx=70, marker_color="#8aa1b4", name="validation images",
                                  hovertemplate="%{x}<br>%{y} images<extra></extra>"))
     fig.add_vrect(x0=bands.p1, x1=bands.p99, fillcolor="#2ca02c", opacity=0.10, line_width=0,
-                  annotation_text="1–99 %", annotation_position="top left")
+                  annotation_text=outer_label, annotation_position="top left")
     fig.add_vrect(x0=bands.p25, x1=bands.p75, fillcolor="#2ca02c", opacity=0.22, line_width=0,
                   annotation_text="25–75 %", annotation_position="top right")
     fig.add_vline(x=shown, line=dict(color=_MARK_COLOR, width=3))
