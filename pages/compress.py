@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.charts import show_chart
 from ui.shell import page_header
+from ui.widgets import require_unconditional
 from ui.images import image_input, show_digit
 from ui.models import quadrature_grid
 from ui.tables import show_table
@@ -24,9 +25,7 @@ handle = page_header(
     "p(xᵢ | the pixels before it) from the exact 2-D marginal (p(z|x) summed over a grid, no "
     "ELBO gap), and the decoder, with the same model, gets every pixel back.",
 )
-if handle.conditional:
-    st.info("A conditional VAE gives p(x | digit), not p(x): pick an unconditional model in the sidebar.")
-    st.stop()
+require_unconditional(handle, "A conditional VAE gives p(x | digit), not p(x).")
 
 inp = image_input("cmp", default_index=0, query_param="i")
 if inp is None:

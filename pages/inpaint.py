@@ -10,6 +10,7 @@ from PIL import Image
 
 from ui.charts import show_chart
 from ui.shell import page_header
+from ui.widgets import require_unconditional
 from ui.canvas import drawing_canvas
 from ui.images import image_input, show_digit, show_digits
 from ui.latent_plane import latent_plane
@@ -29,9 +30,7 @@ handle = page_header(
     "grid, and every hidden pixel's completion is Σ_z p(z | x_obs) E[xᵢ | z]: no encoder involved "
     "(it was trained on whole digits and has never seen half of one).",
 )
-if handle.conditional:
-    st.info("A conditional VAE needs the digit's label; pick an unconditional model in the sidebar.")
-    st.stop()
+require_unconditional(handle, "A conditional VAE needs the digit's label, which a partial image does not give.")
 
 inp = image_input("inp", default_index=0, query_param="i")
 if inp is None:

@@ -121,7 +121,7 @@ st.markdown(
     "the most normal inputs of all; a two-sided band flags them. What no band can flag is an input "
     "whose score lands among the digits' — measured here on sets made from test digits and from fonts.")
 if handle.conditional:
-    st.info("Measured for unconditional models: pick one in the sidebar.")
+    st.info("Measured for unconditional models: pick one with the model button under the title.")
 elif st.toggle(f"Measure the detectors on {len(OOD_SETS)} out-of-distribution sets ({OOD_PER_SET} images each; "
                "about a minute once per model)", key="typ_ood"):
     s = ood_scores_for(handle, OOD_PER_SET)

@@ -8,6 +8,13 @@ from .models import ModelHandle
 from .urlstate import linked, put, url_choice
 
 
+def require_unconditional(handle: ModelHandle, why: str) -> None:
+    """Stop a page that needs p(x) itself (not p(x | digit)) when a conditional model is picked."""
+    if handle.conditional:
+        st.info(f"{why} Pick an unconditional model with the model button under the title.")
+        st.stop()
+
+
 def label_picker(handle: ModelHandle, key: str, default: int = 0,
                  label: str = "Digit class (CVAE)", url_param: str | None = None) -> int | None:
     """For a conditional model, a class selector (the latent then holds style only); else None.

@@ -25,7 +25,7 @@ def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> No
     assert pads.count() == 2  # one plane per model
     shown = "el => el.closest('.lp').__latentPlane.st.z"
     assert [pads.nth(i).evaluate(shown) for i in (0, 1)] == [[0, 0], [0, 0]]
-    slider = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').nth(1)
+    slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').nth(1)
     slider.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
@@ -35,12 +35,12 @@ def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> No
     assert [pads.nth(i).evaluate(shown) for i in (0, 1)] == [[0.5, 0], [0.5, 0]]  # both follow the one z
     assert page.locator('[data-testid="stMarkdown"] table').count() == 1  # the metrics
     # Either plane drives the same cursor: a drag and release moves the shared sliders.
-    sliders = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]')
+    sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
     z_before = (sliders.nth(1).input_value(), sliders.nth(2).input_value())
     scripted_drag(page, seconds=0.6)
     wait_idle(page)
     page.wait_for_function(
-        "(b) => { const s = document.querySelectorAll('[data-testid=\"stSidebar\"] [data-testid=\"stSlider\"] input[type=\"range\"]');"
+        "(b) => { const s = document.querySelectorAll('[data-testid=\"stMain\"] [data-testid=\"stSlider\"] input[type=\"range\"]');"
         " return s[1].value !== b[0] || s[2].value !== b[1]; }", arg=list(z_before), timeout=20_000)
     assert_no_exception(page)
     screenshot(page, "compare")
@@ -66,12 +66,14 @@ def test_train_a_tiny_model_in_the_browser(server, page) -> None:
         while time.time() < deadline and not target.exists():
             page.wait_for_timeout(1000)
         assert target.exists(), "the job did not write its checkpoint"
-        page.get_by_text(f"Pick user/{name}").wait_for(timeout=30_000)
+        link = page.get_by_role("link", name=f"Open user/{name} (its model card)")
+        link.wait_for(timeout=60_000)
         assert_no_exception(page)
         screenshot(page, "train")
-        # The new model is offered by the picker on the next run.
-        open_page(page, server)
-        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name=f"user/{name}").wait_for(timeout=10_000)
+        # The link opens the new model, in this session too.
+        link.click()
+        page.wait_for_url("**/model?**")
+        wait_idle(page)
+        assert f"Model: user/{name}" in page.locator('[data-testid="stPopover"]').first.inner_text()
     finally:
         target.unlink(missing_ok=True)

@@ -43,15 +43,6 @@ _OVERFLOW = """() => {
 }"""
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                                  device_scale_factor=2)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_no_page_scrolls_sideways_on_a_phone(server, phone, path) -> None:
     phone.goto(f"{server}/{path}", wait_until="domcontentloaded")

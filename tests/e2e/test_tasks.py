@@ -17,15 +17,6 @@ MAIN = '[data-testid="stMain"]'
 CHECKS = {"compress": "Bit-exact: all 784 pixels match.", "inpaint": "log p(x_obs) ="}
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
-                                  device_scale_factor=2)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 @pytest.mark.parametrize("path", list(CHECKS))
 def test_pages_render_at_laptop_and_phone_size(server, page, phone, path) -> None:
     for pg, suffix in ((page, ""), (phone, "-phone")):
