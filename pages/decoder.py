@@ -75,7 +75,7 @@ def decoder_panel() -> None:
         if count:
             mean = decode_one(handle.view(label), (z1, z2))
             show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),
-                         per_row=4, size=42)
+                         size=28, as_strip=True)
     with pad_col:
         latent_plane(handle, "dec_pad", Plane.square(MAP_EXTENT), [means_layer(handle)], (z1, z2),
                      on_commit=_from_pad, label=label, title="Latent plane · test-set means by digit")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from vae.data import binarize
 from vae.preprocess import MAX_UPLOAD_BYTES, UPLOAD_EXTENSIONS, ImageError, prepare_image, preview_png
-from vae.render import png_bytes
+from vae.render import png_bytes, strip
 
 from .canvas import drawing_canvas
 from .models import test_images
@@ -48,10 +48,15 @@ SAMPLES_NOTE = ("E[x|z] is each pixel's probability of ink; the model's own outp
 
 
 def show_samples(means: np.ndarray, seed: int, captions: list[str] | None = None, per_row: int = 8,
-                 size: int = 56) -> None:
+                 size: int = 56, as_strip: bool = False) -> None:
     """Binary samples x ~ p(x|z), one per mean image [N, 28, 28] (seeded: the same seed, the same
-    samples), with the line that says how they differ from the means."""
-    show_digits(binarize(np.asarray(means, np.float32), int(seed)), captions, per_row=per_row, size=size)
+    samples), with the line that says how they differ from the means. as_strip: one picture (one
+    request) instead of one per sample, for a page that redraws them on every slider step."""
+    samples = binarize(np.asarray(means, np.float32), int(seed))  # [N, 28, 28] of {0, 1}
+    if as_strip:
+        show_digit(strip(samples), size=size * len(samples))
+    else:
+        show_digits(samples, captions, per_row=per_row, size=size)
     st.caption(SAMPLES_NOTE)
 
 
