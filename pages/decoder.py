@@ -68,12 +68,12 @@ def decoder_panel() -> None:
         st.markdown(f"z = **({z1:+.2f}, {z2:+.2f})** · ‖z‖ = {np.hypot(z1, z2):.2f}")
         image, note = st.columns([1, 2], vertical_alignment="center")
         with image:
-            show_png(png_bytes(decode_one(handle.view(label), (z1, z2)), scale=4), width=112)
+            mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
+            show_png(png_bytes(mean, scale=4), width=112)
         note.caption("The same z decoded on the server by PyTorch, as the other pages and a "
                      "shared link see it.")
         count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
         if count:
-            mean = decode_one(handle.view(label), (z1, z2))
             show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),
                          size=28, as_strip=True)
     with pad_col:
