@@ -40,7 +40,7 @@ def test_compress_page_round_trip_sizes_and_lossy_mode(app: AppTest) -> None:  #
     at.number_input(key="cmp_index").set_value(1).run()
     assert at.code[0].value != before and [s.value for s in at.success] == ["Bit-exact: all 784 pixels match."]
     at.selectbox(key="model_name").set_value("mnist-2d-cvae").run()
-    assert not at.exception and "pick an unconditional model" in at.info[0].value
+    assert not at.exception and "Pick an unconditional model" in at.info[0].value
 
 
 def test_inpaint_page_modes_plane_and_samples(app: AppTest) -> None:  # noqa: F811
