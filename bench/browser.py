@@ -113,10 +113,10 @@ def shipped_models() -> list[str]:
     return sorted(p.name[: -len(".safetensors")] for p in (ROOT / "checkpoints").glob("*.safetensors"))
 
 
-def train_tiny_model(page, url: str, folder: Path, timeout_s: float = 600) -> str:  # noqa: ANN001
+def train_tiny_model(page, url: str, folder: Path, timeout_s: float = 600, name: str | None = None) -> str:  # noqa: ANN001
     """Train a one-epoch model from the Train page, as a visitor would; returns its name once
-    the job has written it into `folder`/user/."""
-    name = f"bench-{int(time.time())}"
+    the job has written it into `folder`/user/ (the one way benchmarks and e2e tests do it)."""
+    name = name or f"bench-{int(time.time())}"
     page.goto(f"{url}/train")
     wait_idle(page)
     field = page.locator('input[aria-label="Name"]')

@@ -3,11 +3,11 @@ background and find it in the model picker."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
+from bench.browser import train_tiny_model
 from bench.pad import PAD, scripted_drag, wait_pad_ready
 from vae.checkpoint import CHECKPOINT_DIR
 
@@ -50,22 +50,9 @@ def test_train_a_tiny_model_in_the_browser(server, page) -> None:
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     target = CHECKPOINT_DIR / "user" / f"{name}.safetensors"
     try:
-        open_page(page, f"{server}/train")
-        field = page.locator('input[aria-label="Name"]')
-        field.fill(name)
-        field.press("Enter")
-        wait_idle(page)
-        epochs = page.locator('[data-testid="stSlider"] input[type="range"]').nth(1)  # β, epochs
-        epochs.focus()
-        for _ in range(4):
-            page.keyboard.press("ArrowLeft")  # 5 -> 1 epoch
-        wait_idle(page)
-        page.get_by_role("button", name="Start training").click()
-        page.get_by_text(f"Job {name}").first.wait_for(timeout=30_000)
-        deadline = time.time() + 240
-        while time.time() < deadline and not target.exists():
-            page.wait_for_timeout(1000)
+        train_tiny_model(page, server, CHECKPOINT_DIR, timeout_s=240, name=name)
         assert target.exists(), "the job did not write its checkpoint"
+        page.get_by_text(f"Job {name}").first.wait_for(timeout=30_000)
         link = page.get_by_role("link", name=f"Open user/{name} (its model card)")
         link.wait_for(timeout=60_000)
         assert_no_exception(page)
