@@ -10,14 +10,13 @@ import numpy as np
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import show_png, show_samples
+from ui.images import show_digit, show_samples
 from ui.latent_plane import decoder_summary, latent_plane
 from ui.layers import means_layer
 from ui.urlstate import linked, put, url_number
 from ui.widgets import label_picker
 from vae.latent import decode_one, sample_prior
 from vae.plane import Plane
-from vae.render import png_bytes
 
 Z_LIMIT = 4.0
 MAP_EXTENT = 4.0
@@ -69,7 +68,7 @@ def decoder_panel() -> None:
         image, note = st.columns([1, 2], vertical_alignment="center")
         with image:
             mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
-            show_png(png_bytes(mean, scale=4), width=112)
+            show_digit(mean, size=112, inline=True, alt=f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
         note.caption("The same z decoded on the server by PyTorch, as the other pages and a "
                      "shared link see it.")
         count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")

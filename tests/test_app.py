@@ -3,15 +3,22 @@ the output. (Plotly clicks and the drawing canvas need a real browser: see tests
 
 from __future__ import annotations
 
+import base64
+import html
 import io
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from test_latent_plane import plane_z
+from vae import load_checkpoint
+from vae.checkpoint import CHECKPOINT_DIR
+from vae.latent import decode_one
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -34,6 +41,17 @@ def _open(at: AppTest, page: str) -> AppTest:
 
 def _image_urls(at: AppTest) -> list[str]:
     return [img.url for el in at.get("image") for img in el.proto.imgs]
+
+
+def _inline_pngs(at: AppTest) -> dict[str, np.ndarray]:
+    """The pictures a page sends inline (ui.images.show_png(inline=True)): alt text -> grey
+    image in [0, 1] [H, W], read back from the data: URL."""
+    out = {}
+    for el in at.get("html"):
+        for data, alt in re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', el.proto.body):
+            grey = Image.open(io.BytesIO(base64.b64decode(data))).convert("L")
+            out[html.unescape(alt)] = np.asarray(grey, np.float32) / 255.0
+    return out
 
 
 def _plotly_specs(at: AppTest) -> list[str]:
@@ -61,9 +79,11 @@ def test_model_card_shows_metrics_and_samples(app: AppTest) -> None:
 
 def test_decoder_sliders_buttons_and_url(app: AppTest) -> None:
     at = _open(app, "pages/decoder.py")
-    first = _image_urls(at)
+    assert "E[x|z] at z = (+0.00, +0.00)" in _inline_pngs(at)
     at.slider(key="z1").set_value(2.0).run()
-    assert _image_urls(at)[0] != first[0]
+    shown = _inline_pngs(at)["E[x|z] at z = (+2.00, +0.00)"]  # [28, 28], the page's own decode
+    model = load_checkpoint(CHECKPOINT_DIR / "mnist-2d").model
+    assert np.abs(shown - decode_one(model, (2.0, 0.0))).max() <= 1 / 255 + 1e-6  # 8-bit PNG
     assert at.query_params["z1"] == "2.00"
     at.button(key="dec_reset").click().run()
     assert at.slider(key="z1").value == 0.0 and at.slider(key="z2").value == 0.0

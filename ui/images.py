@@ -3,6 +3,8 @@ posterior) pages: a test image, an upload, or a drawing -> one MNIST-style 28x28
 
 from __future__ import annotations
 
+import base64
+import html
 import re
 from dataclasses import dataclass
 
@@ -18,18 +20,28 @@ from .models import test_images
 from .urlstate import linked, put, url_number
 
 
-def show_png(png: bytes, caption: str | None = None, width: int | None = None) -> None:
-    """PNG bytes shown as they are (output_format="PNG": Streamlit would re-encode to JPEG)."""
-    st.image(png, output_format="PNG", width=width if width else "content")
+def show_png(png: bytes, caption: str | None = None, width: int | None = None, inline: bool = False,
+             alt: str = "") -> None:
+    """PNG bytes shown as they are (output_format="PNG": Streamlit would re-encode to JPEG).
+    inline: in the page's own message as a data: URL (a small PNG redrawn on every slider step
+    then costs no second request to the server's media endpoint after the rerun's reply)."""
+    if inline:
+        style = f"width:{int(width)}px;" if width else ""
+        st.html(f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{html.escape(alt)}" '
+                f'style="{style}image-rendering:pixelated;max-width:100%;display:block">')
+    else:
+        st.image(png, output_format="PNG", width=width if width else "content")
     if caption:
         st.caption(caption)
 
 
-def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140) -> None:
+def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140, inline: bool = False,
+               alt: str = "") -> None:
     """A grey image in [0, 1] (28x28 or a tiled grid), upscaled with nearest neighbour so
-    pixels stay crisp."""
+    pixels stay crisp (inline: sent at its own size, the browser upscales it pixelated)."""
     scale = max(1, size // image.shape[-1])
-    show_png(png_bytes(image, scale=scale), caption, width=scale * image.shape[-1])
+    show_png(png_bytes(image, scale=1 if inline else scale), caption, width=scale * image.shape[-1],
+             inline=inline, alt=alt)
 
 
 def show_digits(images: np.ndarray, captions: list[str] | None = None, per_row: int = 8,
@@ -54,7 +66,7 @@ def show_samples(means: np.ndarray, seed: int, captions: list[str] | None = None
     request) instead of one per sample, for a page that redraws them on every slider step."""
     samples = binarize(np.asarray(means, np.float32), int(seed))  # [N, 28, 28] of {0, 1}
     if as_strip:
-        show_digit(strip(samples), size=size * len(samples))
+        show_digit(strip(samples), size=size * len(samples), inline=True, alt="binary samples x ~ p(x|z)")
     else:
         show_digits(samples, captions, per_row=per_row, size=size)
     st.caption(SAMPLES_NOTE)

@@ -59,8 +59,11 @@ def test_sidebar_lists_exactly_our_pages(server, page) -> None:
     assert names == titles and names[0] == "Start here"
 
 
+DECODED = 'img[alt^="E[x|z] at z"]'  # the server's decode, inline in the fragment's reply
+
+
 def _decoded_src(page) -> str:
-    return page.locator('[data-testid="stImage"] img').first.get_attribute("src")
+    return page.locator(DECODED).first.get_attribute("src")
 
 
 def test_decoder_slider_arrow_key_changes_the_image_and_url(server, page) -> None:
@@ -72,11 +75,12 @@ def test_decoder_slider_arrow_key_changes_the_image_and_url(server, page) -> Non
         page.keyboard.press("ArrowRight")
     wait_idle(page)
     page.wait_for_function(
-        "(before) => document.querySelector('[data-testid=\"stImage\"] img').src !== before",
-        arg=before, timeout=10_000)
+        "([sel, before]) => document.querySelector(sel).src !== before",
+        arg=[DECODED, before], timeout=10_000)
     assert_no_exception(page)
     assert "z1=0.20" in page.url
     assert "(+0.20, +0.00)" in page.inner_text('[data-testid="stMain"]')
+    assert page.locator(DECODED).first.get_attribute("alt") == "E[x|z] at z = (+0.20, +0.00)"
 
 
 def _map_z(page) -> tuple[list[float], list[float] | None]:

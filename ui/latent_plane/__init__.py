@@ -24,6 +24,7 @@ ready, model, z, committed, decode(z1, z2[, label]), frames, decodeMs, shownAt, 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -47,8 +48,15 @@ _component = st.components.v2.component(
     "latent_explorer.latent_plane",
     html=(HERE / "plane.html").read_text(encoding="utf-8"),
     css=(HERE / "plane.css").read_text(encoding="utf-8"),
-    js=(HERE / "plane.js").read_text(encoding="utf-8"),
+    js=(HERE / "loader.js").read_text(encoding="utf-8"),  # a few hundred bytes: fetches plane.js
 )
+
+
+@functools.cache
+def _plane_js_url() -> str:
+    """plane.js as a content-hashed static file: the browser fetches it once, not with every
+    rerun (it would be ~37 kB of each slider step's reply if it were the component's inline js)."""
+    return publish((HERE / "plane.js").read_bytes(), "js")
 
 
 @per_model(st.cache_resource, show_spinner=False, max_entries=8)
@@ -150,6 +158,7 @@ def latent_plane(
     unset = z is None or not mark
     z = plane.centre if z is None else plane.clamp(z)
     data = {
+        "plane_js": _plane_js_url(),
         "model": model_id,
         "decoder_src": src,
         "layers": json.dumps([layer.to_data(publish) for layer in layers], separators=(",", ":")),
