@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
 GEN_DIR = STATIC_DIR / "gen"
 MAX_FILES = 2000  # pictures per grid size, spacing and model: a few hundred at most in practice
-_SUFFIXES = {"png", "bin", "js"}
+_SUFFIXES = {"png", "bin", "js", "css"}
 
 
 def content_id(data: bytes) -> str:

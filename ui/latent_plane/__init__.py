@@ -47,16 +47,16 @@ MAP_PX = 560  # the manifold page: a 20 x 20 manifold at one screen pixel per pi
 _component = st.components.v2.component(
     "latent_explorer.latent_plane",
     html=(HERE / "plane.html").read_text(encoding="utf-8"),
-    css=(HERE / "plane.css").read_text(encoding="utf-8"),
-    js=(HERE / "loader.js").read_text(encoding="utf-8"),  # a few hundred bytes: fetches plane.js
+    css=".lp:not(.styled) { visibility: hidden; }",  # until plane.css, fetched by the loader, applies
+    js=(HERE / "loader.js").read_text(encoding="utf-8"),  # ~1.5 kB: fetches plane.js and plane.css
 )
 
 
 @functools.cache
-def _plane_js_url() -> str:
-    """plane.js as a content-hashed static file: the browser fetches it once, not with every
-    rerun (it would be ~37 kB of each slider step's reply if it were the component's inline js)."""
-    return publish((HERE / "plane.js").read_bytes(), "js")
+def _file_url(name: str) -> str:
+    """plane.js or plane.css as a content-hashed static file: the browser fetches each once, not
+    with every rerun (inline, they were 44 kB of each slider step's reply)."""
+    return publish((HERE / name).read_bytes(), name.rsplit(".", 1)[1])
 
 
 @per_model(st.cache_resource, show_spinner=False, max_entries=8)
@@ -158,7 +158,8 @@ def latent_plane(
     unset = z is None or not mark
     z = plane.centre if z is None else plane.clamp(z)
     data = {
-        "plane_js": _plane_js_url(),
+        "plane_js": _file_url("plane.js"),
+        "plane_css": _file_url("plane.css"),
         "model": model_id,
         "decoder_src": src,
         "layers": json.dumps([layer.to_data(publish) for layer in layers], separators=(",", ":")),

@@ -1,26 +1,35 @@
 // The component's inline code, sent by Streamlit with every rerun that shows a plane: kept tiny on
-// purpose. The plane itself (plane.js, ~37 kB) is a content-hashed static file fetched once per
-// browser (HTTP cache, ETag) and imported once per page; every later render reuses the module.
-// Streamlit serves static files as text/plain with nosniff, so the text is imported through a
-// Blob URL of type text/javascript rather than by `import(url)`.
-const modules = (globalThis.__latentPlaneModules ||= new Map());  // URL -> Promise<module>
+// purpose. The plane itself (plane.js ~37 kB, plane.css ~7 kB) is content-hashed static files
+// fetched once per browser (HTTP cache, ETag) and loaded once per page; every later render reuses
+// them. Streamlit serves static files as text/plain with nosniff, so the script is imported
+// through a Blob URL of type text/javascript (not `import(url)`), the style adopted as a
+// constructed sheet. The inline CSS keeps the plane hidden until its own sheet applies.
+const cache = (globalThis.__latentPlaneFiles ||= new Map());  // URL -> Promise<module | sheet>
 
-function load(url) {
-  let promise = modules.get(url);
+function once(url, make) {
+  let promise = cache.get(url);
   if (!promise) {
     promise = fetch(url)
       .then((r) => { if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`); return r.text(); })
-      .then((text) => import(URL.createObjectURL(new Blob([text], { type: 'text/javascript' }))));
-    promise.catch(() => modules.delete(url));  // a failed fetch is retried on the next render
-    modules.set(url, promise);
+      .then(make);
+    promise.catch(() => cache.delete(url));  // a failed fetch is retried on the next render
+    cache.set(url, promise);
   }
   return promise;
 }
 
+const script = (text) => import(URL.createObjectURL(new Blob([text], { type: 'text/javascript' })));
+const style = (text) => { const sheet = new CSSStyleSheet(); sheet.replaceSync(text); return sheet; };
+
 export default function (component) {
-  const url = component.data && component.data.plane_js;
+  const { data, parentElement } = component;
   let cleanup = null, superseded = false;
-  load(url).then((module) => {
+  Promise.all([once(data.plane_js, script), once(data.plane_css, style)]).then(([module, sheet]) => {
+    const root = parentElement.querySelector('.lp'), scope = root && root.getRootNode();
+    if (scope && !scope.adoptedStyleSheets.includes(sheet)) {
+      scope.adoptedStyleSheets = [...scope.adoptedStyleSheets, sheet];
+    }
+    if (root) root.classList.add('styled');
     if (!superseded) cleanup = module.default(component);
   }, (error) => {
     const root = component.parentElement.querySelector('.lp');
