@@ -84,8 +84,9 @@ MAP_PROBE = """
 
 
 def streamlit_command(port: int) -> list[str]:
-    """The one way benchmarks and tests start the app: loopback only, no file watcher."""
-    return [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    """The one way benchmarks and tests start the app (`python -m ui.server`: `streamlit run
+    app.py` with its imports done before it listens): loopback only, no file watcher."""
+    return [sys.executable, "-m", "ui.server", "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
 

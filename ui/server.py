@@ -77,3 +77,38 @@ def configure_process() -> None:
 
     torch.set_num_threads(1)
     tune_malloc()
+
+
+APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
+
+
+def warm_imports() -> None:
+    """Import torch and every backend module now, in the server's main thread, so the first
+    visitor's page does not wait for them (torch alone takes 1.5-2 s here; a cold Typicality
+    visit spent most of its time importing). Nothing of Streamlit's runtime is touched."""
+    import importlib
+    import pkgutil
+
+    import vae
+
+    for module in pkgutil.iter_modules(vae.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"vae.{module.name}")
+    import plotly.graph_objects  # noqa: F401 - the charts' builder, imported by several pages
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m ui.server [streamlit options]`: `streamlit run app.py [options]` in a process
+    whose settings are applied and heavy imports done before the server listens."""
+    configure_process()
+    warm_imports()
+    from streamlit.web.cli import main as streamlit_main
+
+    sys.argv = ["streamlit", "run", APP, *(sys.argv[1:] if argv is None else argv)]
+    streamlit_main(prog_name="streamlit")
+
+
+if __name__ == "__main__":  # run as a script this file is a second copy: use the package's
+    from ui.server import main as _main
+
+    _main()
