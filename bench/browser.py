@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import random
@@ -33,7 +34,17 @@ from .transfer import page_visit_mb
 from .pad import PAD, wait_pad_ready
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "model", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate", "compare", "train"]
+
+
+def app_pages() -> list[str]:
+    """Every page's URL path, in the sidebar's order, read from app.py's registry (`PageEntry`
+    calls; importing app.py would run Streamlit)."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    return [ast.literal_eval(call.args[3]) for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "PageEntry"]
+
+
+PAGES = app_pages()
 
 # In-page probe: time from an input event to the next <img> load, plus one animation frame.
 PROBE = """

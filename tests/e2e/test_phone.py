@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from bench.browser import app_pages
 from bench.pad import PAD, wait_pad_ready
 
 from .conftest import assert_no_exception, open_page, screenshot, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-PAGES = ["", "model", "manifold", "decoder", "interpolate", "encode", "posterior", "typicality", "generate", "compare",
-         "train"]
+PAGES = app_pages()  # every page of app.py's registry
 
 # Every visible element (shadow roots included) whose right edge passes the screen's, unless an
 # ancestor clips it (overflow hidden/auto/scroll on x: a table scrolling inside itself is fine).
