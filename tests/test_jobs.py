@@ -1,4 +1,6 @@
+import os
 import shlex
+import signal
 import time
 
 import numpy as np
@@ -118,3 +120,20 @@ def test_a_tiny_job_records_its_metrics_and_typicality_scores(tmp_path) -> None:
     saved = split_scores(ckpt, "val", PAGE_SETS[0][1], True, "log p(x)")  # read back, not computed
     x = fixed_binarization("val", seed=0)[0][:4]
     np.testing.assert_allclose(saved[:4], typicality_scores(ckpt.model, x, "log p(x)"), rtol=1e-9)
+
+
+def test_a_job_runs_in_its_own_process_and_its_death_is_reported(tmp_path) -> None:
+    """The server's process holds none of a job's memory, and a job that dies (out of memory,
+    killed) is reported as failed with nothing written, the server unharmed."""
+    manager = JobManager(root=tmp_path)
+    manager.start(JobRequest(name="doomed", epochs=50, hidden=32, train_limit=2000))
+    deadline = time.time() + 60
+    while time.time() < deadline and not (manager.status.progress > 0 and manager.pid):
+        time.sleep(0.05)
+    assert manager.pid not in (None, os.getpid()) and manager.busy()
+    os.kill(manager.pid, signal.SIGKILL)
+    status = manager.wait(60)
+    assert status.state == "failed" and "exit code -9" in status.message, status.message
+    assert list(tmp_path.iterdir()) == [] and not manager.busy()
+    manager.start(JobRequest(name="after", epochs=1, hidden=32, train_limit=200))  # the manager still works
+    assert manager.wait(120).state == "done"

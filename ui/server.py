@@ -18,7 +18,8 @@ Why they exist (measured with bench/browser.py's rss_mb, after visiting every pa
   10 ms. OMP_NUM_THREADS=1, set before torch (and its OpenMP runtime) loads, is every thread's
   default. This module sets it on import; `ui/__init__.py` imports it first, so any page or
   app.py that imports from ui/ does so before torch. (A training job from the Train page runs
-  in such a thread too: on one core, leaving the other to the sessions.)
+  in its own process, vae/jobs.py, which inherits the setting: one core, the other left to the
+  sessions.)
 """
 
 from __future__ import annotations

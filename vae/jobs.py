@@ -1,10 +1,10 @@
 """Training in the background for the app: one job at a time for the whole server.
 
-The worker thread runs the same `vae.train.train` as the CLI, then what the app's pages need
-of a model: its test metrics (the Home page's card: `vae.evaluate.evaluate_model` on the first
+A job's own process (see JobManager) runs the same `vae.train.train` as the CLI, then what the
+app's pages need of a model: its test metrics (the Home page's card: `vae.evaluate.evaluate_model` on the first
 EVAL_IMAGES test images, IWAE with EVAL_IWAE_K samples) and the Typicality page's reference
 scores (`vae.typicality.split_scores`, saved in data/cache/ under the weights' hash). Its
-progress lives in a `JobStatus` snapshot that any session may read; only the job's own thread
+progress lives in a `JobStatus` snapshot that any session may read; only the job's relay thread
 writes it. The result is written atomically to checkpoints/user/NAME.safetensors (under
 CHECKPOINT_DIR, which LATENT_EXPLORER_CHECKPOINT_DIR may move) only when all of that is done:
 a cancelled or failed job leaves no checkpoint behind.
@@ -16,10 +16,15 @@ shown), and only the same token may cancel it. No streamlit here.
 from __future__ import annotations
 
 import hmac
+import multiprocessing
+import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import numpy as np
@@ -127,19 +132,31 @@ class JobStatus:
 
 
 class Cancelled(Exception):
-    """Raised inside the job's thread when its owner cancels it."""
+    """Raised inside the job's process when its owner cancels it."""
 
 
 class JobManager:
-    """Runs at most one training job at a time (for the whole process)."""
+    """Runs at most one training job at a time (for the whole process).
+
+    The job itself runs in a child process (`_job_process`, multiprocessing "spawn": a fresh
+    interpreter, safe from a server with many threads); a thread here relays its progress
+    into `status`. Why a process: training takes ~200 MB of tensors, torch's optimizer imports
+    its compiler stack (torch._dynamo and triton, +160 MB) on its first step, and an allocator
+    keeps much of it after the last tensor is freed, so a job in the server's own process left it
+    ~230 MB larger for good (measured). A child gives all of it back when it exits, and a job
+    that crashes or runs out of memory cannot take the server down. The child stops, writing
+    nothing, when its owner cancels or the server goes away.
+    """
 
     def __init__(self, root: Path = USER_DIR) -> None:
         self.root = root
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._context = multiprocessing.get_context("spawn")
+        self._cancel = self._context.Event()
         self._thread: threading.Thread | None = None
         self._status: JobStatus | None = None
         self._generation = 0  # +1 whenever a job starts or ends
+        self.pid: int | None = None  # the running (or last) job's process
 
     @property
     def status(self) -> JobStatus | None:
@@ -172,7 +189,7 @@ class JobManager:
             self._cancel.clear()
             self._status = JobStatus(request=request, epochs=request.epochs, owner=owner)
             self._generation += 1
-            self._thread = threading.Thread(target=self._run, args=(request, path), daemon=True,
+            self._thread = threading.Thread(target=self._relay, args=(request, path), daemon=True,
                                             name=f"train-{request.name}")
             self._thread.start()
         return self._status
@@ -194,73 +211,113 @@ class JobManager:
         assert self._status is not None
         self._status = replace(self._status, **changes)
 
-    def _advance(self, phase: str, fraction: float, detail: str, since: float, stoppable: bool = True) -> None:
+    def _relay(self, request: JobRequest, path: Path) -> None:
+        """The job's thread: start its process, copy each update it sends into `status`."""
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_job_process, args=(request, path, sender, self._cancel, os.getpid()),
+                                        name=f"train-{request.name}", daemon=True)
+        try:
+            process.start()
+            self.pid = process.pid
+            sender.close()  # the child holds the only writer: EOF here when it exits
+            while True:
+                try:
+                    changes = receiver.recv()
+                except EOFError:
+                    break
+                self._update(**changes)
+            process.join()
+            if self._status is not None and self._status.state == "running":  # died without a word
+                self._update(state="failed", detail="", eta_s=None,
+                             message=f"training failed: its process ended with exit code {process.exitcode}")
+        except Exception as exc:  # a failed job must not take the server down
+            self._update(state="failed", detail="", eta_s=None, message=f"training failed: {exc}")
+        finally:
+            receiver.close()
+            self._generation += 1
+
+
+def _job_process(request: JobRequest, path: Path, sender: Connection, cancel: EventType, parent: int) -> None:
+    """A job's process: `run_job`, its updates sent to the server's relay thread."""
+    torch.set_num_threads(JOB_THREADS)
+
+    def cancelled() -> bool:  # the owner cancelled, or the server is gone (we were re-parented)
+        return cancel.is_set() or os.getppid() != parent
+
+    try:
+        run_job(request, path, sender.send, cancelled)
+    finally:
+        sender.close()
+
+
+def run_job(request: JobRequest, path: Path, update: Callable[[dict[str, object]], None],
+            cancelled: Callable[[], bool]) -> None:
+    """Train, measure, score and save one model; every change of its status goes to update(dict)."""
+    history: list[dict[str, float]] = []
+    last_step = {"elbo": float("nan"), "kl": float("nan"), "recon": float("nan")}
+    since = time.perf_counter()
+
+    def advance(phase: str, fraction: float, detail: str, since: float, stoppable: bool = True) -> None:
         """Progress `fraction` (0..1) through `phase` -> the job's bar, with the phase's time left
         extrapolated from its pace so far. Raises Cancelled once the owner has cancelled."""
-        if stoppable and self._cancel.is_set():
+        if stoppable and cancelled():
             raise Cancelled
         shares = list(PHASES.items())
         before = sum(share for name, share in shares[: [n for n, _ in shares].index(phase)])
         elapsed = time.perf_counter() - since
         eta = elapsed * (1.0 - fraction) / fraction if fraction >= 0.05 else None
-        self._update(phase=phase, progress=min(1.0, before + PHASES[phase] * fraction), detail=detail, eta_s=eta)
+        update(dict(phase=phase, progress=min(1.0, before + PHASES[phase] * fraction), detail=detail, eta_s=eta))
 
-    def _run(self, request: JobRequest, path: Path) -> None:
-        history: list[dict[str, float]] = []
-        last_step = {"elbo": float("nan"), "kl": float("nan"), "recon": float("nan")}
+    def on_event(event: TrainEvent) -> None:
+        if event.kind == "step":
+            last_step.update(elbo=event.elbo, kl=event.kl, recon=event.recon)
+            if event.step % 10 == 0:
+                advance("training", event.step / (event.steps_per_epoch * event.epochs),
+                        f"epoch {event.epoch}/{event.epochs}", since, stoppable=False)
+                update(dict(epoch=event.epoch))
+        elif event.kind == "epoch" and event.model is not None:
+            history.append({"epoch": event.epoch, "val_elbo": event.val_elbo,
+                            "train_elbo": last_step["elbo"], "train_kl": last_step["kl"],
+                            "train_recon": last_step["recon"], "seconds": event.elapsed_s})
+            view = event.model.conditioned(0) if event.model.conditional else event.model
+            was_training = event.model.training
+            event.model.eval()
+            grid = decode_grid(view, 12).image  # the manifold as it is now
+            event.model.train(was_training)
+            update(dict(history=tuple(history), manifold=grid, epoch=event.epoch))
+
+    try:
+        result = train(request.config(), request.options(), out=None, callbacks=[on_event],
+                       should_stop=cancelled, train_command=request.command())
+        if result.stopped_early:
+            raise Cancelled
+        model = result.model.eval()
+        # What the Home page's card shows, recorded in the checkpoint like `vae.evaluate --save`.
         since = time.perf_counter()
-
-        def on_event(event: TrainEvent) -> None:
-            if event.kind == "step":
-                last_step.update(elbo=event.elbo, kl=event.kl, recon=event.recon)
-                if event.step % 10 == 0:
-                    self._advance("training", event.step / (event.steps_per_epoch * event.epochs),
-                                  f"epoch {event.epoch}/{event.epochs}", since, stoppable=False)
-                    self._update(epoch=event.epoch)
-            elif event.kind == "epoch" and event.model is not None:
-                history.append({"epoch": event.epoch, "val_elbo": event.val_elbo,
-                                "train_elbo": last_step["elbo"], "train_kl": last_step["kl"],
-                                "train_recon": last_step["recon"], "seconds": event.elapsed_s})
-                view = event.model.conditioned(0) if event.model.conditional else event.model
-                was_training = event.model.training
-                event.model.eval()
-                grid = decode_grid(view, 12).image  # the manifold as it is now
-                event.model.train(was_training)
-                self._update(history=tuple(history), manifold=grid, epoch=event.epoch)
-
-        try:
-            torch.set_num_threads(JOB_THREADS)
-            result = train(request.config(), request.options(), out=None, callbacks=[on_event],
-                           should_stop=self._cancel.is_set, train_command=request.command())
-            if result.stopped_early:
-                raise Cancelled
-            model = result.model.eval()
-            # What the Home page's card shows, recorded in the checkpoint like `vae.evaluate --save`.
-            since = time.perf_counter()
-            found = evaluate_model(model, "test", EVAL_IWAE_K, EVAL_IMAGES, on_progress=lambda f: self._advance(
-                "metrics", f, f"test metrics on {EVAL_IMAGES:,} images (IWAE k={EVAL_IWAE_K})", since))
-            metrics = {"val_elbo": history[result.best_epoch - 1]["val_elbo"],
-                       **{f"test_{k}": v for k, v in found.items() if k != "split"}}
-            self._update(metrics=metrics)
-            # The Typicality page's reference scores (its defaults: log p(x), binarised), saved
-            # under the weights' hash, which the checkpoint loaded back will have.
-            ckpt = Checkpoint(model=model, config=model.config, metrics=metrics, train_command=request.command(),
-                              data_sha256=ARCHIVE_SHA256, path=path)
-            since, total = time.perf_counter(), sum(n for _, n in PAGE_SETS)
-            done = 0
-            for split, n in PAGE_SETS:
-                split_scores(ckpt, split, n, True, "log p(x)", progress=lambda k, _t, d=done: self._advance(
-                    "scores", (d + k) / total, f"Typicality scores: {d + k:,}/{total:,} images by quadrature", since))
-                done += n
-            saved = save_checkpoint(path, model, metrics=metrics, train_command=request.command(),
-                                    data_sha256=ARCHIVE_SHA256,
-                                    extra={"epoch": result.best_epoch, "epochs": request.epochs,
-                                           "train_time_s": round(result.elapsed_s, 1)})
-            self._update(state="done", progress=1.0, path=saved, detail="", eta_s=None,
-                         message=f"saved {saved.name} (best epoch {result.best_epoch})")
-        except Cancelled:
-            self._update(state="cancelled", detail="", eta_s=None, message="cancelled: nothing was written")
-        except Exception as exc:  # a failed job must not take the server down
-            self._update(state="failed", detail="", eta_s=None, message=f"training failed: {exc}")
-        finally:
-            self._generation += 1
+        found = evaluate_model(model, "test", EVAL_IWAE_K, EVAL_IMAGES, on_progress=lambda f: advance(
+            "metrics", f, f"test metrics on {EVAL_IMAGES:,} images (IWAE k={EVAL_IWAE_K})", since))
+        metrics = {"val_elbo": history[result.best_epoch - 1]["val_elbo"],
+                   **{f"test_{k}": v for k, v in found.items() if k != "split"}}
+        update(dict(metrics=metrics))
+        # The Typicality page's reference scores (its defaults: log p(x), binarised), saved
+        # under the weights' hash, which the checkpoint loaded back will have.
+        ckpt = Checkpoint(model=model, config=model.config, metrics=metrics, train_command=request.command(),
+                          data_sha256=ARCHIVE_SHA256, path=path)
+        since, total = time.perf_counter(), sum(n for _, n in PAGE_SETS)
+        done = 0
+        for split, n in PAGE_SETS:
+            split_scores(ckpt, split, n, True, "log p(x)", progress=lambda k, _t, d=done: advance(
+                "scores", (d + k) / total, f"Typicality scores: {d + k:,}/{total:,} images by quadrature", since))
+            done += n
+        if cancelled():
+            raise Cancelled
+        saved = save_checkpoint(path, model, metrics=metrics, train_command=request.command(),
+                                data_sha256=ARCHIVE_SHA256,
+                                extra={"epoch": result.best_epoch, "epochs": request.epochs,
+                                       "train_time_s": round(result.elapsed_s, 1)})
+        update(dict(state="done", progress=1.0, path=saved, detail="", eta_s=None,
+                    message=f"saved {saved.name} (best epoch {result.best_epoch})"))
+    except Cancelled:
+        update(dict(state="cancelled", detail="", eta_s=None, message="cancelled: nothing was written"))
+    except Exception as exc:  # reported to the page; the server itself is another process
+        update(dict(state="failed", detail="", eta_s=None, message=f"training failed: {exc}"))
