@@ -2,10 +2,20 @@
 
 import streamlit as st
 
+from ui.cache import per_model
+from ui.latent_plane import decoder_summary
+from ui.models import ModelHandle
 from ui.shell import page_header, registered
 from ui.images import show_digit
 from ui.widgets import label_picker
 from vae.latent import decode_points, sample_prior, tile
+from vae.site import folder_name, site_files, site_zip
+
+
+@per_model(st.cache_data, show_spinner=False, max_entries=4)
+def explorer_zip(handle: ModelHandle) -> bytes:
+    """This model's static explorer (vae/site.py, as `python -m vae.site` writes it) as a zip."""
+    return site_zip(site_files(handle.ckpt), folder_name(handle.ckpt))
 
 handle = page_header("Latent Explorer")
 ckpt = handle.ckpt
@@ -41,6 +51,14 @@ with left:
     with st.expander("Config, training command and all metrics"):
         st.code(ckpt.train_command or "(not recorded)", language="bash")
         st.json({"config": config, "metrics": m, "training": ckpt.extra}, expanded=False)
+    if ckpt.config.latent_dim == 2 and decoder_summary(handle) is not None:
+        # Built when clicked (a few seconds the first time per model), then cached.
+        st.download_button("Download this explorer as a static site (zip)", data=lambda: explorer_zip(handle),
+                           file_name=f"{folder_name(ckpt)}.zip", mime="application/zip", key="home_site",
+                           on_click="ignore", icon=":material/folder_zip:",
+                           help="A folder to open from disk or put on any static host: the manifold, the "
+                                "data's means, hover and drag to decode, interpolation with a GIF, this "
+                                "model card. No server; index.html works offline (python -m vae.site).")
     st.subheader("Explore")
     for entry in registered():  # app.py's registry: every page but this one
         if entry.path != "pages/home.py":

@@ -1,18 +1,38 @@
-"""What the probability pages draw on the latent plane, as layers (vae/plane.py): the joint
-log p(x, z) over the prior's bulk, the true posterior p(z|x) beside q(z|x), and prior samples
-over the aggregate posterior. Pure: arrays in, (Plane, layers[, view]) out."""
+"""What the pages draw on the latent plane, as layers (vae/plane.py): the data's latent means
+and the decoded manifold (every explorer: the app's pages through ui/layers.py, the static site
+of vae/site.py), the joint log p(x, z) over the prior's bulk, the true posterior p(z|x) beside
+q(z|x), and prior samples over the aggregate posterior. Pure: arrays in, layers out."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .latent import ellipse
-from .plane import Layer, Plane, density_picture, markers, polyline
+from .latent import Manifold, ellipse
+from .plane import Layer, Plane, density_picture, digit_points, markers, picture, plot_extent, polyline
 from .quadrature import PosteriorGrid
+from .render import png_bytes
+
+MEANS = "test-set means"
 
 Q_COLOR = "#00e5ff"  # q(z|x): ellipses and its mean
 MAP_COLOR = "#ff2d95"  # z_MAP of p(z|x); samples in holes
 PRIOR_COLOR = "#ff7f0e"  # the sampling distribution's circles
+
+
+def means_layer(mu: np.ndarray, labels: np.ndarray, n_points: int = 10_000, visible: bool = True) -> Layer:
+    """The first n_points latent means mu [N, 2] (of the test set), coloured by digit labels [N]
+    (a legend entry each)."""
+    return digit_points(MEANS, mu[:n_points], labels[:n_points], visible=visible)
+
+
+def manifold_layer(grid: Manifold, size: int, legend: bool = False) -> Layer:
+    """A decoded manifold (vae.latent.decode_grid) at its own resolution (n*28 pixels) filling
+    its plane (Plane.of_manifold): crisp pixels when the browser enlarges it to `size` CSS
+    pixels, smooth when it shrinks it (n*28 > size). legend: a chip that hides it."""
+    lo, hi = plot_extent(grid.spacing, grid.radius, grid.n)
+    crisp = grid.image.shape[-1] <= size
+    return picture(f"manifold {grid.n}×{grid.n}", png_bytes(grid.image), (lo, hi, lo, hi), pixelated=crisp,
+                   legend=legend)
 
 
 def _q_layers(mu: np.ndarray, logvar: np.ndarray) -> list[Layer]:

@@ -9,7 +9,7 @@
 //
 // The pure parts (decoder, Phi and its inverse, pixel <-> z, zoom, layer geometry) are named
 // exports, unit-tested on node's own runner (tests/js/); the default export is what Streamlit
-// calls with the component's DOM.
+// calls with the component's DOM, `mount` what a page without Streamlit calls (vae/site.py).
 
 export const FORMAT = 'latent-explorer-decoder';
 // Hidden-layer activations the browser runs; the same names as vae.model.ACTIVATIONS (a test
@@ -716,7 +716,29 @@ function createPlane(root) {
   // Per plane (a page may show two, of two models): what its digit shows now, and its decoder.
   const shown = () => (st.hoverZ !== null && !st.dragging ? st.hoverZ : st.z);
   const decode = (a, b) => Array.from(st.decoder.forward(Number(a), Number(b), st.label));
-  return { st, update, destroy, shown, decode };
+  // The point put at z by the page itself (a slider outside the plane): no commit.
+  function moveTo(z) {
+    st.z = [st.plane.clamp(Number(z[0])), st.plane.clamp(Number(z[1]))];
+    st.hoverZ = null; st.touched = true; root.classList.remove('unset');
+    schedule();
+  }
+  return { st, update, destroy, shown, decode, moveTo };
+}
+
+// Outside Streamlit (the static site, vae/site.py): the same plane on a root holding
+// plane.html's markup, fed the same data as the Python wrapper sends. No server acknowledges
+// a choice here: each update's z1, z2 is the page's latest word; onCommit(z) hears every
+// choice (a release, a tap, a burst of arrow keys), z rounded to 0.01 as Python gets it.
+export function mount(root, data, { onCommit } = {}) {
+  const el = root.classList && root.classList.contains('lp') ? root : root.querySelector('.lp');
+  if (!el) throw new Error('latent plane: no .lp element to mount on');
+  const plane = el.__latentPlane || (el.__latentPlane = createPlane(el));
+  plane.st.setStateValue = (name, value) => { if (name === 'z' && onCommit) onCommit(value.z); };
+  const update = (next) => plane.update({ ...(next || {}), ack: plane.st.lastSeq });
+  update(data);
+  // decode(z1, z2): E[x|z] as an array of pixels, once the decoder has arrived (else null).
+  const decode = (a, b) => (plane.st.decoder ? plane.decode(a, b) : null);
+  return { update, decode, moveTo: plane.moveTo, shown: plane.shown, destroy: plane.destroy, st: plane.st };
 }
 
 export default function (component) {
