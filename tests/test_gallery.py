@@ -61,3 +61,31 @@ def test_the_gallery_opens_an_image_on_the_posterior_page() -> None:
     button.click().run()
     assert not at.exception
     assert f"test image {index} (label" in " ".join(m.value for m in at.markdown)
+
+
+def test_candidate_modes_are_the_exact_posteriors_counted_once_then_read_back(tmp_path, monkeypatch) -> None:
+    import vae.gallery as gallery
+    from vae import load_checkpoint
+    from vae.checkpoint import CHECKPOINT_DIR
+    from vae.data import binarize, load_mnist
+    from vae.quadrature import exact_posterior, prior_grid
+
+    ckpt = load_checkpoint(CHECKPOINT_DIR / "mnist-2d")
+    grid = prior_grid(ckpt.model)
+    rng = np.random.default_rng(0)
+    log_px = -rng.uniform(80, 160, 40)
+    elbo = log_px - rng.uniform(0, 10, 40)  # [40]: the candidates are the 12 largest gaps
+    labels = load_mnist("test")[1][:40]
+    modes = gallery.candidate_modes(ckpt, log_px, elbo, labels, lambda _label: grid, directory=tmp_path)
+    assert sorted(modes) == sorted(int(i) for i in np.argsort(elbo - log_px)[: gallery.CANDIDATES])
+    images = load_mnist("test")[0]
+    for i in list(modes)[:3]:  # recounted here from the exact posterior, computed again
+        post = exact_posterior(ckpt.model, binarize(images[i].astype(np.float32) / 255.0, 0), grid)
+        assert modes[i] == count_modes(post.view_posterior) >= 1
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+
+    def fail(*_args, **_kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(gallery, "exact_posterior", fail)
+    assert gallery.candidate_modes(ckpt, log_px, elbo, labels, lambda _label: grid, directory=tmp_path) == modes

@@ -12,6 +12,7 @@ import pytest
 from vae import arraycache, load_checkpoint
 from vae import typicality as ty
 from vae.data import binarize, fixed_binarization
+from vae.gallery import candidate_modes
 from vae.demos import DEMOS, demo_image
 from vae.quadrature import exact_posterior, prior_grid
 
@@ -118,15 +119,19 @@ def test_the_shipped_models_scores_ship_with_them(name: str) -> None:
         assert shipped[i] == pytest.approx(ty.typicality_scores(view, x[i : i + 1], "log p(x)")[0], abs=1e-6)
 
 
-def test_precompute_saves_every_set_once(tmp_path, monkeypatch, small_model) -> None:
+def test_precompute_saves_every_set_and_the_gallery_modes_once(tmp_path, monkeypatch, small_model) -> None:
     from vae import save_checkpoint
 
     ckpt = load_checkpoint(save_checkpoint(tmp_path / "small", small_model))
     monkeypatch.setattr(ty, "PAGE_SETS", (("val", 5), ("test", 4)))
     out = tmp_path / "scores"
     seen: list[tuple[int, int]] = []
-    assert ty.precompute(ckpt, out, progress=lambda done, total: seen.append((done, total))) == 8
-    assert len(list(out.iterdir())) == 8 and seen[-1] == (4 * 9, 4 * 9)  # 2 scores x 2 binarisations
+    assert ty.precompute(ckpt, out, progress=lambda done, total: seen.append((done, total))) == 9
+    # 2 sets x 2 scores x 2 binarisations, and the gallery's modes (read back, not recomputed)
+    assert len(list(out.iterdir())) == 9 and seen[-1] == (4 * 9, 4 * 9)
+    log_px, elbo = (ty.split_scores(ckpt, "test", 4, True, s, directory=out) for s in ("log p(x)", "ELBO"))
+    monkeypatch.setattr("vae.gallery.exact_posterior", lambda *_a, **_k: pytest.fail("recomputed"))
+    assert set(candidate_modes(ckpt, log_px, elbo, np.zeros(4, int), None, directory=out)) == {0, 1, 2, 3}
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert ty.precompute(ckpt, out) == 0  # nothing left to do
     x = fixed_binarization("test", seed=0)[0][:4]

@@ -8,28 +8,19 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from vae.data import binarize, load_mnist
-from vae.gallery import Shelf, shelves
-from vae.quadrature import exact_posterior
+from vae.data import load_mnist
+from vae.gallery import Shelf, candidate_modes, shelves
 
 from .cache import per_model
 from .images import show_digits
 from .models import ModelHandle, quadrature_grid, ranked_scores, test_latents
 
-CANDIDATES = 12  # exact posteriors computed for the multimodal shelf (~0.1 s each)
-
-
 @per_model(st.cache_data, show_spinner="Picking images worth a look (once per model)…", max_entries=8)
 def gallery(handle: ModelHandle) -> list[Shelf]:
     log_px, elbo = ranked_scores(handle, "log p(x)"), ranked_scores(handle, "ELBO")  # [n] each
     mu, _, labels = test_latents(handle)
-    images, _ = load_mnist("test")
-    posteriors = {}
-    for i in np.argsort(elbo - log_px)[:CANDIDATES]:  # the largest gaps: where several modes hide
-        label = int(labels[i]) if handle.conditional else None
-        x = binarize(images[i].astype(np.float32) / 255.0, 0)
-        posteriors[int(i)] = exact_posterior(handle.view(label), x, quadrature_grid(handle, label))
-    return shelves(log_px, elbo, mu[: len(log_px)], labels[: len(log_px)], posteriors)
+    modes = candidate_modes(handle.ckpt, log_px, elbo, labels, lambda label: quadrature_grid(handle, label))
+    return shelves(log_px, elbo, mu[: len(log_px)], labels[: len(log_px)], modes)
 
 
 def show_gallery(handle: ModelHandle, on_pick: Callable[[int], None]) -> None:

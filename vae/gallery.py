@@ -1,15 +1,27 @@
 """Test images worth a look on the Posterior page, picked from numbers the app already has:
 the largest ELBO gaps (q(z|x) far from p(z|x)), posteriors with more than one mode, the most and
-least likely images, and images on the border between two digits in the latent plane. Pure:
-arrays in, test indices out."""
+least likely images, and images on the border between two digits in the latent plane. The
+shelves are pure (arrays in, test indices out); the one costly input, the mode count of each
+candidate's exact posterior, is computed once per weights and kept on disk like the typicality
+scores (`candidate_modes`: vae/arraycache.py; the shipped models' ship in checkpoints/scores/),
+so a cold server's Posterior page does not spend seconds on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from .quadrature import PosteriorGrid
+from .arraycache import cached_array
+from .checkpoint import Checkpoint
+from .data import binarize, load_mnist
+from .quadrature import PriorGrid, exact_posterior
+
+CANDIDATES = 12  # exact posteriors computed for the multimodal shelf (~0.1 s each)
+MODES_VERSION = 1  # bump when count_modes or the candidates' choice changes
 
 
 @dataclass(frozen=True)
@@ -45,17 +57,45 @@ def border_scores(mu: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndarray
     return top2[:, 0] / k
 
 
+def modes_key(ckpt: Checkpoint, n: int) -> dict[str, object]:
+    """What names a model's saved candidate modes (as vae.typicality.scores_key: the loaded
+    weights' hash and torch's version, which the binarisation's random stream comes from)."""
+    return {"what": "gallery modes", "version": MODES_VERSION, "weights_sha256": ckpt.weights_sha256,
+            "torch": torch.__version__, "n": n, "candidates": CANDIDATES, "dtype": "int64",
+            "shape": [min(CANDIDATES, n), 2]}
+
+
+def candidate_modes(ckpt: Checkpoint, log_px: np.ndarray, elbo: np.ndarray, labels: np.ndarray,
+                    grid_for_label: Callable[[int | None], PriorGrid], directory: Path | None = None) -> dict[int, int]:
+    """{test index: modes of its exact posterior} for the CANDIDATES of the first n = len(log_px)
+    test images with the largest ELBO gaps (where several modes hide). Computed once per
+    weights, then read back (from `directory`, or the shipped scores then data/cache/)."""
+    log_px, elbo = np.asarray(log_px), np.asarray(elbo)
+
+    def compute() -> np.ndarray:
+        images, _ = load_mnist("test")
+        rows = []
+        for i in np.argsort(elbo - log_px)[:CANDIDATES]:
+            label = int(labels[i]) if ckpt.model.conditional else None
+            x = binarize(images[i].astype(np.float32) / 255.0, 0)
+            posterior = exact_posterior(ckpt.model.conditioned(label), x, grid_for_label(label))
+            rows.append((int(i), count_modes(posterior.view_posterior)))
+        return np.array(rows, np.int64).reshape(-1, 2)  # [CANDIDATES, 2]: index, modes
+
+    saved = cached_array(modes_key(ckpt, len(log_px)), compute, directory)
+    return {int(i): int(m) for i, m in saved}
+
+
 def shelves(log_px: np.ndarray, elbo: np.ndarray, mu: np.ndarray, labels: np.ndarray,
-            posteriors: dict[int, PosteriorGrid], per_shelf: int = 4) -> list[Shelf]:
+            modes: dict[int, int], per_shelf: int = 4) -> list[Shelf]:
     """The gallery of the first n test images: log_px, elbo [n] (nats, binarised images), their
-    latent means mu [n, 2] and labels [n]; `posteriors` holds the exact posteriors of the
-    candidates for the multimodal shelf (e.g. the largest gaps)."""
+    latent means mu [n, 2] and labels [n]; `modes` holds the mode counts of the candidates'
+    exact posteriors for the multimodal shelf (`candidate_modes`)."""
     gap = np.asarray(log_px) - np.asarray(elbo)
     order_gap = np.argsort(-gap)
     likely = np.argsort(-np.asarray(log_px))
     border = border_scores(np.asarray(mu)[: len(gap)], np.asarray(labels)[: len(gap)])
     order_border = np.argsort(-border, kind="stable")
-    modes = {i: count_modes(post.view_posterior) for i, post in posteriors.items()}
     multimodal = sorted((i for i, n in modes.items() if n >= 2), key=lambda i: (-modes[i], -gap[i]))
 
     def shelf(title: str, look_for: str, idx: list[int] | np.ndarray, values: np.ndarray, unit: str) -> Shelf:
