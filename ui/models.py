@@ -263,9 +263,12 @@ def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) ->
 # scores ship in checkpoints/scores/; a model trained in the app gets the defaults from its job.
 
 
-# 31 MB each (10,000 cells x 784 logits): a CVAE's typicality scores need one per digit class,
-# so only a few stay; a later page decodes the one it needs again (~0.5 s).
-@per_model(st.cache_resource, show_spinner="Decoding the latent grid…", max_entries=4)
+# 31 MB each (10,000 cells x 784 logits): the largest thing a model costs the server, so only
+# the latest stays (a class mostly shares one model; Compare needs none). A page of another
+# model, or a CVAE's image of another class, decodes its grid again (~0.5 s, with a spinner).
+# Scores of whole sets are saved on disk and need no grid. Measured: every shipped model on
+# every page, then a training job, left the server at 809 MB with two kept, 980 MB with four.
+@per_model(st.cache_resource, show_spinner="Decoding the latent grid…", max_entries=1)
 def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:
     """The decoded level 0 of the quadrature (shared by all sessions: read-only)."""
     return prior_grid(handle.view(label))

@@ -20,8 +20,9 @@ RD_DIGITS = 500  # test digits behind the page's rate-distortion curve
 RD_BITS = [1, 2, 3, 4, 5, 6, 7, 8, 10]  # bits per axis
 
 
-# 40 MB (25,600 grid points x 784 pixels as 16-bit counts): shared read-only by all sessions.
-@per_model(st.cache_resource, show_spinner="Decoding the coding grid (once per model)…", max_entries=2)
+# 40 MB (25,600 grid points x 784 pixels as 16-bit counts): shared read-only by all sessions;
+# one model's at a time (another model's page rebuilds its own, ~1 s).
+@per_model(st.cache_resource, show_spinner="Decoding the coding grid…", max_entries=1)
 def coding_table_for(handle: ModelHandle) -> CodingTable:
     """The lossless coder's shared model (vae/gridcoder.py); ValueError for a CVAE."""
     return coding_table(handle.model)
@@ -39,8 +40,9 @@ def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
     return rate_distortion(handle.model, test_bits(RD_DIGITS), RD_BITS)
 
 
-# 31 MB each (the 10,000-cell grid's logits seen through one mask and flip rate).
-@per_model(st.cache_resource, show_spinner=False, max_entries=3)
+# 31 MB each (the 10,000-cell grid's logits seen through one mask and flip rate): only the
+# latest stays; another mask or rate is a new one anyway (~0.5 s from the quadrature grid).
+@per_model(st.cache_resource, show_spinner=False, max_entries=1)
 def channel_grid_for(handle: ModelHandle, observed_bytes: bytes, rho: float) -> PriorGrid:
     """vae.inpaint.channel_grid for a mask (np.packbits of the bool [28, 28], hashable) and rho."""
     observed = np.unpackbits(np.frombuffer(observed_bytes, np.uint8))[:784].astype(bool).reshape(28, 28)
