@@ -3,6 +3,7 @@ phone photos (tests/photo_digits.py) through `vae.preprocess.prepare_image` and 
 
 - photo_knn5_accuracy: the share of photos whose latent mean's 5 nearest training latent means
   (vae.evaluate's knn5 protocol) vote for the digit photographed; also by style (fonts, strokes)
+  and by digit (where the 2-D latent's own weak classes show: MNIST's 4, 9, 3, 5, 8)
 - photo_set_size, photo_sizes_px: how many photos, and their longest sides
 - photo_ms: time per photo, bytes -> [1, 28, 28] (median / p95), one torch thread
 - photo_clean_knn5_accuracy: the same digits rendered flat (black on white, no light, paper or
@@ -67,12 +68,14 @@ def run(n: int = 600, checkpoint: str = "checkpoints/mnist-2d") -> dict[str, obj
     photos = photo_set(n, seed=SEED)
     accuracy, correct, ms = photo_accuracy(model, photos, reference)
     styles = np.array([p.style for p in photos])
+    labels = np.array([p.label for p in photos])
     flat = [replace(p, data=_flat(p)) for p in photos]
     clean_accuracy, clean, _ = photo_accuracy(model, flat, reference)
     sides = [max(p.size) for p in photos]
     return {
         "photo_knn5_accuracy": round(accuracy, 4),
         "photo_knn5_accuracy_by_style": {s: round(float(correct[styles == s].mean()), 4) for s in STYLES},
+        "photo_knn5_accuracy_by_digit": {str(d): round(float(correct[labels == d].mean()), 4) for d in range(10)},
         "photo_clean_knn5_accuracy": round(clean_accuracy, 4),
         "photo_clean_knn5_accuracy_by_style": {s: round(float(clean[styles == s].mean()), 4) for s in STYLES},
         "photo_set_size": len(photos),

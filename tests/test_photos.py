@@ -22,11 +22,15 @@ from vae.evaluate import knn_accuracy, train_latent_means
 from vae.latent import encode_images
 from vae.preprocess import ImageError, open_image, prepare_image
 
-# Measured on photo_set(150, seed=0, sizes=(1000, 1600)) (50 per source): all 0.64; real
-# handwriting (MNIST test digits) 0.88, fonts 0.42, drawn strokes 0.62. The same digits drawn
-# flat (no light, paper or camera): 0.64. Floors sit a little below.
-FLOOR_ALL = 0.60
+# Measured on photo_set(150, seed=0, sizes=(1000, 1600)) (50 per source), with the shape step
+# (vae.paper.mnist_shape: deskew, pen width): all 0.653; real handwriting (MNIST test digits)
+# 0.82, fonts 0.44, drawn strokes 0.70. The same digits drawn flat (no light, paper or camera):
+# 0.70 (fonts 0.42, strokes 0.84, MNIST 0.84). Floors sit a little below. (Before the shape
+# step: all 0.64, handwriting 0.88, fonts 0.42, strokes 0.62; flat 0.64.)
+FLOOR_ALL = 0.63
 FLOOR_HANDWRITING = 0.80
+# The photo may cost at most this much against the same digits drawn flat (measured: 0.047).
+PHOTO_COST = 0.06
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +58,29 @@ def test_photo_set_accuracy_floor(shipped, reference) -> None:
     styles = np.array([p.style for p in photos])
     assert correct[styles == "mnist"].mean() >= FLOOR_HANDWRITING  # real handwriting, photographed
     assert accuracy >= FLOOR_ALL
-    # What the photo costs: the same digits drawn flat, black on white, score hardly better.
+    # What the photo costs: the same digits drawn flat, black on white, score a little better.
     flat = [replace(p, data=_png(flat_digit(p.seed, p.label, p.sizes, p.style))) for p in photos]
     flat_accuracy, _, _ = photo_accuracy(shipped.model, flat, reference)
-    assert accuracy >= flat_accuracy - 0.05
+    assert accuracy >= flat_accuracy - PHOTO_COST
+
+
+def test_mnist_digits_keep_their_vote_through_prepare_image(shipped, reference) -> None:
+    """500 MNIST test digits, as a user would upload them (dark on white PNG, 10x larger): the
+    5-NN vote through prepare_image stays within 2 points of the raw digits' (82 % on the whole
+    test set); the shape step (deskew to MNIST's mean slant) lifts it a little (83.6 %)."""
+    from vae.data import load_mnist
+
+    images, labels = load_mnist("test")
+    images, labels = images[:500], labels[:500]
+    raw = torch.from_numpy(images[:, None].astype(np.float32) / 255.0)  # [500, 1, 28, 28]
+    uploads = []
+    for digit in images:
+        paper_img = Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.NEAREST)
+        uploads.append(prepare_image(_png(paper_img)))
+    raw_accuracy = knn_accuracy(torch.from_numpy(encode_images(shipped.model, raw)[0]), labels, *reference)
+    accuracy = knn_accuracy(torch.from_numpy(encode_images(shipped.model, torch.stack(uploads))[0]), labels, *reference)
+    assert raw_accuracy > 0.78
+    assert accuracy >= raw_accuracy - 0.02
 
 
 def _old_prepare(data: bytes) -> torch.Tensor:
@@ -71,7 +94,7 @@ def _old_prepare(data: bytes) -> torch.Tensor:
     return pp._ink_to_mnist(ink - np.float32(background), "blank")
 
 
-@pytest.mark.parametrize(("seed", "label"), [(1017, 7), (1028, 8)])
+@pytest.mark.parametrize(("seed", "label"), [(1017, 7), (1022, 2)])
 def test_a_photo_the_old_pipeline_failed_on(seed: int, label: int, shipped, reference) -> None:
     photo = make_photo(seed, label=label, sizes=(1200, 1600), style="mnist")
     assert "grey paper" in photo.kind

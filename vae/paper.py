@@ -22,8 +22,13 @@ already reduced by preprocess):
    elsewhere are not); steps 2-5 run again with a kernel only 3x the strokes' width, which
    follows the light far more closely (a wide closing also fills the light's own dark corners:
    vignettes, a shadow's wedge); only ink within a few pixels of the digit survives;
-6. stroke width brought to MNIST's median (relative to the digit's size), by a grey dilation
-   or erosion, when it lies outside MNIST's own 2-98 % range.
+Then `mnist_shape`, on the digit's crop (preprocess runs it before the 20x20 fit, for uploads):
+6. deskew: the classic MNIST deskew by image moments (a shear that makes the ink's second
+   moment mu11 zero), but to MNIST's own mean slant rather than upright, so a photo's rotation
+   (and a font's upright stance) comes out leaning like the average handwritten digit;
+7. stroke width: when it lies outside MNIST's own 10-90 % range (relative to the digit's size),
+   the strokes are redrawn at MNIST's median width around their skeleton (a thin pen
+   thickened, a marker or a font's thick-and-thin strokes made one even pen-like width).
 
 Time: a few milliseconds on the working image; memory: a few float32 copies of it.
 """
@@ -46,16 +51,25 @@ BG_KERNEL = 0.25
 # Darker than the paper by less than this fraction is never ink (noise floor minimum).
 MIN_FLOOR = 0.04
 # MNIST's stroke width over the larger side of the digit's box, with `stroke_width` on the first
-# 3,000 training digits scaled x8 and thresholded at 0.5: median 0.126, 2-98 % range 0.076-0.237
-# (`python -m vae.paper --measure` prints them).
+# 3,000 training digits scaled x8 and thresholded at 0.5: median 0.126, 10-90 % range 0.092-0.179
+# (2-98 %: 0.076-0.237) (`python -m vae.paper --measure` prints them).
 MNIST_STROKE = 0.126
+# MNIST's mean slant: the moment skew mu11 / mu02 (x shift per row down, about the centre of
+# mass; negative = the top leans right) of the same digits: mean -0.147 at 28 px (--measure),
+# -0.146 scaled x4; sd 0.29.
+MNIST_SLANT = -0.146
+# `mnist_shape` works on the digit's crop scaled so its larger side is SHAPE_SIDE px (4x MNIST's
+# 20 px box: strokes ~10 px wide, enough for a skeleton, small enough for ~1-3 ms).
+SHAPE_SIDE = 80
+# A shear larger than this (~27 degrees) is not a slant to undo (a lying stroke, a blob).
+MAX_SHEAR = 0.5
 # A piece of ink joins the digit if it has at least MIN_PIECE of the largest piece's area and lies
 # within MAX_GAP x the digit's size of it (see _main_components).
 MIN_PIECE = 0.05
 MAX_GAP = 0.15
-# Strokes within this factor of MNIST's median are left alone: its 2-98 % range (0.076 / 0.126,
-# 0.237 / 0.126), so a real handwritten digit keeps its pen; the rest is brought to the median.
-STROKE_BAND = (0.6, 1.87)
+# Strokes within this factor of MNIST's median are left alone: its 10-90 % range (0.092 / 0.126,
+# 0.179 / 0.126), so most real handwriting keeps its pen; the rest is redrawn at the median.
+STROKE_BAND = (0.73, 1.42)
 
 
 def _reduce(image: np.ndarray, side: int) -> np.ndarray:
@@ -159,7 +173,7 @@ def paper_ink(paper: np.ndarray) -> np.ndarray:
     near = cv2.dilate(mask.astype(np.uint8), _disk(max(1, round(0.02 * side))))
     strength = min(1.0, level)  # the ink's contrast, for preprocess's blank check
     ink = np.clip((d - floor) / (level - floor), 0.0, 1.0) * near * np.float32(strength)
-    return _match_stroke(ink.astype(np.float32), mask, side)
+    return ink.astype(np.float32)
 
 
 def _ink_mask(light: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray] | None:
@@ -211,40 +225,118 @@ def _main_components(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, np.array(sorted(keep)) + 1)
 
 
-def _match_stroke(ink: np.ndarray, mask: np.ndarray, side: int) -> np.ndarray:
-    """Grey-dilate (or erode) `ink` so the mask's stroke width nears MNIST_STROKE x side."""
-    width = stroke_width(mask)
-    target = MNIST_STROKE * side
-    ratio = width / target if target > 0 else 1.0
-    if STROKE_BAND[0] <= ratio <= STROKE_BAND[1] or width == 0:
+def mnist_shape(crop: np.ndarray) -> np.ndarray:
+    """A digit's ink, cropped to its box (float32 [h, w], 0 = background, peak 1) -> the same
+    digit deskewed to MNIST's mean slant and, if its strokes are far from MNIST's width, redrawn
+    at that width: float32 [H, W] in [0, 1], its larger side about SHAPE_SIDE (+ a margin).
+
+    Everything is relative to the digit's size, so the crop's resolution does not matter (it is
+    scaled to SHAPE_SIDE first: a 5 px digit up, a 400 px one down)."""
+    h, w = crop.shape
+    scale = SHAPE_SIDE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # cv2: (w, h)
+    ink = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    ink = np.clip(ink, 0.0, None)
+    peak = float(ink.max())
+    if not peak > 0.0:
+        return crop
+    ink = np.pad(np.minimum(ink * np.float32(1.0 / peak), 1.0), 8)  # room for the shear, the pen
+    ink = deskew(ink, MNIST_SLANT)
+    mask = ink >= 0.5
+    if not mask.any():
         return ink
-    if ratio < 1:  # thin pen: thicken to MNIST's width (loops stay open: MNIST's are at that width)
-        radius = round((target - width) / 2)
-        return cv2.dilate(ink, _disk(radius)) if radius >= 1 else ink
-    radius = min(round((width - target) / 2), math.floor(0.3 * width))  # thick marker: thin it
-    return cv2.erode(ink, _disk(radius)) if radius >= 1 else ink
+    side = _box_side(mask)
+    ratio = stroke_width(mask) / side
+    if STROKE_BAND[0] * MNIST_STROKE <= ratio <= STROKE_BAND[1] * MNIST_STROKE:
+        return ink
+    return redraw(skeleton(mask), MNIST_STROKE * side)
+
+
+def slant(ink: np.ndarray) -> tuple[float, float]:
+    """(mu11 / mu02, the centre of mass's row) of ink [H, W]: the x shift per row down that
+    a line fitted through the ink's mass has (0 = upright; NaN when the ink is one row high)."""
+    total = float(ink.sum())
+    rows = np.arange(ink.shape[0], dtype=np.float64)
+    cols = np.arange(ink.shape[1], dtype=np.float64)
+    cy = float(ink.sum(axis=1) @ rows) / total
+    cx = float(ink.sum(axis=0) @ cols) / total
+    dy, dx = rows - cy, cols - cx
+    mu02 = float(ink.sum(axis=1) @ dy**2) / total
+    mu11 = float(dy @ ink @ dx) / total
+    return (mu11 / mu02 if mu02 > 1.0 else math.nan), cy
+
+
+def deskew(ink: np.ndarray, target: float = 0.0) -> np.ndarray:
+    """Shear ink [H, W] (x' = x - (s - target) * (y - cy)) so its slant becomes `target`; the
+    width grows to keep all of it. Left alone if the slant is undefined or beyond MAX_SHEAR."""
+    s, cy = slant(ink)
+    shear = s - target
+    if not abs(shear) <= MAX_SHEAR or abs(shear) < 0.01:
+        return ink
+    h, w = ink.shape
+    pad = math.ceil(abs(shear) * max(cy, h - cy)) + 1
+    ink = np.pad(ink, ((0, 0), (pad, pad)))
+    # Inverse map: output (x, y) reads input (x + shear * (y - cy), y).
+    matrix = np.float32([[1, shear, -shear * cy], [0, 1, 0]])
+    return cv2.warpAffine(ink, matrix, (w + 2 * pad, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a bool mask [H, W] -> its one-pixel-wide skeleton (bool).
+    Each pass peels one layer from every side: as many passes as half the widest stroke."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
+            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
+            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
+            ring = (p2, p3, p4, p5, p6, p7, p8, p9, p2)
+            neighbours = sum(p.astype(np.int8) for p in ring[:8])
+            transitions = sum(((a == 0) & (b == 1)).astype(np.int8) for a, b in zip(ring[:8], ring[1:]))
+            if step == 0:
+                side = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
+            else:
+                side = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
+            peel = (img[1:-1, 1:-1] == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if peel.any():
+                img[1:-1, 1:-1][peel] = 0
+                changed = True
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
+def redraw(skel: np.ndarray, width: float) -> np.ndarray:
+    """Strokes `width` px wide around a skeleton [H, W] bool, anti-aliased (1 px ramp):
+    float32 [H, W] in [0, 1]."""
+    distance = cv2.distanceTransform((~skel).astype(np.uint8), cv2.DIST_L2, 5)
+    return np.clip(np.float32(width / 2 + 0.5) - distance, 0.0, 1.0)
 
 
 def _measure_mnist(n: int = 3000) -> None:
-    """Print MNIST_STROKE's measurement: stroke width / box side of n training digits."""
+    """Print MNIST_STROKE's and MNIST_SLANT's measurements (stroke width / box side; moment
+    slant) over n training digits."""
     from .data import load_mnist
 
     images, _ = load_mnist("train")
-    ratios = []
+    ratios: list[float] = []
     for digit in images[:n]:
         big = cv2.resize(digit.astype(np.float32) / 255.0, (224, 224), interpolation=cv2.INTER_LINEAR)
         mask = big >= 0.5
         if mask.any():
             ratios.append(stroke_width(mask) / _box_side(mask))
-    lo, mid, hi = np.percentile(ratios, [2, 50, 98])
-    print(f"MNIST stroke width / box side over {len(ratios)} digits: median {mid:.3f}, 2-98 % {lo:.3f}-{hi:.3f}")
+    lo, p10, mid, p90, hi = np.percentile(ratios, [2, 10, 50, 90, 98])
+    print(f"MNIST stroke width / box side over {len(ratios)} digits: median {mid:.3f}, "
+          f"10-90 % {p10:.3f}-{p90:.3f}, 2-98 % {lo:.3f}-{hi:.3f}")
+    slants = [slant(digit.astype(np.float32))[0] for digit in images[:n]]
+    print(f"MNIST slant (mu11 / mu02): mean {np.nanmean(slants):.3f}, sd {np.nanstd(slants):.3f}")
 
 
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m vae.paper", description="MNIST_STROKE's measurement.")
-    parser.add_argument("--measure", action="store_true", help="measure MNIST's stroke width")
+    parser = argparse.ArgumentParser(prog="python -m vae.paper", description="MNIST_STROKE's and MNIST_SLANT's measurement.")
+    parser.add_argument("--measure", action="store_true", help="measure MNIST's stroke width and slant")
     parser.add_argument("-n", type=int, default=3000)
     args = parser.parse_args()
     if args.measure:

@@ -9,11 +9,15 @@ Pipeline for an upload (`prepare_image`):
         --shrink--> longest side <= ~512 px (cheap box reduction; JPEGs decode at 1/2..1/8,
                     HEIC from its embedded thumbnail when one is big enough)
         --vae/paper.py--> ink = 1, paper = 0 (MNIST is light ink on 0), either polarity; the
-                    light, the paper's tone and texture taken out; stroke width toward MNIST's
-        --_ink_to_mnist--> crop to the ink, fit into 20x20 keeping aspect ratio (anti-aliased),
-                           place in 28x28 with the centre of mass at (14, 14) (LeCun's recipe)
+                    light, the paper's tone and texture taken out
+        --_ink_to_mnist--> crop to the ink; (uploads) paper.mnist_shape: deskewed to MNIST's mean
+                           slant, strokes far from MNIST's width redrawn at it; fit into 20x20
+                           keeping aspect ratio (anti-aliased), place in 28x28 with the centre
+                           of mass at (14, 14) (LeCun's recipe)
 
-`prepare_array` feeds a drawing canvas (ink 1 on 0 already) into the same `_ink_to_mnist`.
+`prepare_array` feeds a drawing canvas (ink 1 on 0 already) into the same `_ink_to_mnist`,
+without the shape step: the app's own pen is drawn at an MNIST-like width, and the
+out-of-distribution sets of vae/anomaly.py (letters) are built through it as they are.
 """
 
 from __future__ import annotations
@@ -268,10 +272,11 @@ def _shrink(band: Image.Image) -> Image.Image:
 # --- the shared MNIST step -------------------------------------------------------------------
 
 
-def _ink_to_mnist(ink: np.ndarray, blank_message: str) -> torch.Tensor:
+def _ink_to_mnist(ink: np.ndarray, blank_message: str, shape: bool = False) -> torch.Tensor:
     """float32 [H, W], 0 = background, larger = more ink -> float32 tensor [1, 28, 28] in [0, 1].
 
     The one place that crops, fits and centres (shared by prepare_image and prepare_array).
+    shape: bring the digit's slant and stroke width to MNIST's first (vae.paper.mnist_shape).
     """
     peak = float(ink.max()) if ink.size else 0.0
     if not peak >= MIN_INK_CONTRAST:  # also catches NaN
@@ -283,6 +288,15 @@ def _ink_to_mnist(ink: np.ndarray, blank_message: str) -> torch.Tensor:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     crop = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])  # [h, w]
+    if shape:
+        from .paper import mnist_shape  # OpenCV: see prepare_image
+
+        shaped = mnist_shape(crop)  # [h', w'], larger side ~paper.SHAPE_SIDE, with a margin
+        mask = shaped >= INK_THRESHOLD
+        if mask.any():
+            rows = np.flatnonzero(mask.any(axis=1))
+            cols = np.flatnonzero(mask.any(axis=0))
+            crop = np.ascontiguousarray(shaped[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
     # Fit the larger side to FIT_SIZE, keep the aspect ratio; the smaller side is >= 1 px (a
     # 10000x20 strip becomes 20x1). BOX = exact area averaging when shrinking (MNIST's
@@ -341,7 +355,7 @@ def prepare_image(image: Image.Image | bytes) -> torch.Tensor:
 
     # [h, w], 0 = background; its peak is the ink's contrast against its own paper.
     return _ink_to_mnist(
-        paper_ink(paper), "no digit found: the image is blank (one uniform colour, or almost no contrast)"
+        paper_ink(paper), "no digit found: the image is blank (one uniform colour, or almost no contrast)", shape=True
     )
 
 
