@@ -1,6 +1,7 @@
 """vae/compress.py, vae/gridcoder.py, vae/codecs.py and `python -m vae.compress`: round trips on
-real and extreme digits, code lengths against an independent float64 sum over the grid and the
-exact -log2 p(x) by quadrature, and clean refusals of foreign, truncated and random streams."""
+real and extreme digits, one digit a stream and a set in one stream, code lengths against an
+independent float64 sum over the grid and the exact -log2 p(x) by quadrature, and clean refusals
+of foreign, truncated and random streams."""
 
 from __future__ import annotations
 
@@ -50,15 +51,103 @@ def test_round_trips_are_exact_on_many_digits_and_extremes(table, digits) -> Non
 
 def test_code_length_is_the_grid_marginal_and_near_the_exact_one(shipped, table, digits) -> None:
     x = digits[:60]
-    info = np.array([compress.encode(table, d).information_bits for d in x])
+    encs = [compress.encode(table, d) for d in x]
+    info = np.array([e.information_bits for e in encs])
     # Independent: float64 logsumexp over the grid of the quantised probabilities (no integers).
-    grid = np.array([compress.grid_log2_px(table, d) for d in x])
+    grid = compress.grid_log2_px(table, x)
+    assert grid.shape == (60,) and grid[7] == pytest.approx(compress.grid_log2_px(table, x[7]), abs=1e-9)
     np.testing.assert_allclose(info, grid, atol=0.05)
     exact = -quadrature_log_px(shipped.model, x.astype(np.float32)).numpy() / np.log(2.0)
     assert abs(info.mean() - exact.mean()) < 0.1  # the grid's midpoint rule: ~0.015 bits
-    payload = np.array([compress.encode(table, d).payload_bits for d in x])
+    payload = np.array([e.payload_bits for e in encs])
     assert np.all(payload >= info - 8) and np.all(payload <= info + 9)  # whole bytes, no more
+    # The price of whole bytes: 4 - 1/ln 2 = 2.56 bits on average (plus ~0.1 bit of the range
+    # coder's finite precision); 60 digits: a standard error of ~0.3 bits.
+    assert compress.BYTE_ROUNDING_BITS == pytest.approx(2.557, abs=1e-3)
+    assert abs((payload - info).mean() - compress.BYTE_ROUNDING_BITS) < 1.0
     assert payload.mean() < exact.mean() * 1.03
+
+
+def test_byte_rounding_formula_by_simulation() -> None:
+    # The fewest bytes n with a multiple of 2^-8n in [a, a + 2^-I), a uniform: the mean of
+    # 8n - I over I uniform in [100, 300) is 4 - 1/ln 2 (in fractions of 2^-I, exactly).
+    rng = np.random.default_rng(4)
+    info = rng.uniform(100, 300, 20_000)
+    excess = []
+    for i, a in zip(info, rng.random(len(info))):
+        n = max(0, int(i) // 8 - 2)
+        while True:  # is there a multiple of 2^-8n within width 2^-I of a? (a scaled by 2^8n)
+            width = 2.0 ** (8 * n - i)
+            start = (a * 2.0 ** min(8 * n, 52)) % 1.0 if 8 * n <= 52 else rng.random()  # a's digits past 2^-52: random
+            if width >= 1 or (1.0 - start) % 1.0 < width:
+                break
+            n += 1
+        excess.append(8 * n - i)
+    assert np.mean(excess) == pytest.approx(compress.BYTE_ROUNDING_BITS, abs=0.06)
+
+
+def test_a_set_in_one_stream_round_trips_within_one_percent_of_exact(shipped, table, digits) -> None:
+    x = digits[100:150]
+    one = compress.encode_many(table, x, checkpoints=(20, 35))
+    assert one.count == 50 and one.stream[:3] == b"LX\x02" and compress.is_set_stream(one.stream)
+    assert one.overhead_bytes == compress.HEADER_BYTES + 1 + compress.SET_CHECK_BYTES  # count 50: one byte
+    np.testing.assert_array_equal(compress.decode_many(table, one.stream), x)
+    # The termination is paid once: the payload is the code length plus < 1 byte and the
+    # range coder's precision (~0.1 bit a digit) ...
+    assert one.information_bits - 8 <= one.payload_bits <= one.information_bits + 8 + 0.3 * len(x)
+    # ... within 1 % of the exact -log2 p(x) by quadrature, computed independently (the
+    # per-digit streams pay ~2.6 bits of whole-byte rounding on each digit, ~1.4 %).
+    exact = -quadrature_log_px(shipped.model, x.astype(np.float32)).numpy() / np.log(2.0)
+    assert one.payload_bits < 1.01 * exact.sum()
+    assert 8 * len(one.stream) == one.payload_bits + 8 * one.overhead_bytes  # 12 bytes: ~1 % of only 50 digits
+    assert one.information_bits == pytest.approx(exact.sum(), rel=0.002)
+    # The digits' frequencies from per-digit encodes give the same stream; parts of the stream
+    # decode from the checkpoints recorded while encoding.
+    encs = [compress.encode(table, d) for d in x[:5]]
+    assert compress.encode_many(table, x[:5], freqs=[e.frequencies for e in encs]).stream == \
+        compress.encode_many(table, x[:5]).stream
+    marks = {c[0]: c for c in one.checkpoints}
+    assert set(marks) == {20, 35}
+    np.testing.assert_array_equal(compress.decode_range(table, one.stream, 35, 50, marks[35]), x[35:])
+    np.testing.assert_array_equal(compress.decode_range(table, one.stream, 20, 22, marks[20]), x[20:22])
+    single = compress.encode_many(table, x[:1])
+    np.testing.assert_array_equal(compress.decode_many(table, single.stream), x[:1])
+    with pytest.raises(ValueError):
+        compress.encode_many(table, x[:0])
+
+
+def test_truncated_foreign_and_random_sets_are_refused(table, digits) -> None:
+    x = digits[200:210]
+    stream = compress.encode_many(table, x).stream
+    start = time.perf_counter()
+    for cut in range(len(stream)):  # every truncation: refused before any decoding
+        with pytest.raises(compress.StreamError):
+            compress.decode_many(table, stream[:cut])
+    rng = np.random.default_rng(5)
+    for size in (0, 3, 40, 400):
+        body = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        with pytest.raises(compress.StreamError, match="check|truncated|a set holds"):
+            compress.decode_many(table, stream[:8] + body)  # our header, random count and payload
+        with pytest.raises(compress.StreamError, match="LX header"):
+            compress.decode_many(table, b"GIF89a" + body)
+    damaged = bytearray(stream)
+    damaged[-5] ^= 0x10
+    with pytest.raises(compress.StreamError, match="payload does not match its check"):
+        compress.decode_many(table, bytes(damaged))
+    with pytest.raises(compress.StreamError, match="a set holds"):
+        compress.decode_many(table, stream[:8] + b"\x00" + stream[9:])  # a count of 0
+    with pytest.raises(compress.StreamError, match="another model"):
+        compress.decode_many(table, stream[:3] + bytes([stream[3] ^ 1]) + stream[4:])
+    with pytest.raises(compress.StreamError, match="holds a set"):
+        compress.decode(table, stream)
+    with pytest.raises(compress.StreamError, match="holds one digit"):
+        compress.decode_many(table, compress.encode(table, x[0]).stream)
+    assert time.perf_counter() - start < 5  # refused by the checks, not by decoding
+    # A decoder that computed other probabilities: the images check (after decoding) says so.
+    at = compress.HEADER_BYTES + 1
+    wrong = stream[:at] + bytes([stream[at] ^ 1]) + stream[at + 1 :]
+    with pytest.raises(compress.StreamError, match="do not match their check"):
+        compress.decode_many(table, wrong)
 
 
 def test_extremes_cost_what_the_model_says(table) -> None:
@@ -133,6 +222,11 @@ def test_quantise_z_bins_and_rate_distortion(shipped, digits) -> None:
 
 
 def test_general_codecs_are_lossless_and_measured_as_files(digits) -> None:
+    import lzma
+
+    for bits in digits[:4]:  # xz with a 4 KiB dictionary: the length of xz -9e's own output
+        packed = np.packbits(bits).tobytes()
+        assert codecs.sizes(bits)["lzma"] == len(lzma.compress(packed, preset=9 | lzma.PRESET_EXTREME))
     sizes = codecs.sizes(digits[0])
     assert set(sizes) == set(codecs.CODECS) and all(v > 0 for v in sizes.values())
     tiled = codecs.tile(digits[:250], per_row=100)
@@ -175,3 +269,41 @@ def test_command_line_round_trip_and_one_line_errors(tmp_path: Path, digits) -> 
     assert not (tmp_path / "back" / "cut.png").exists()
     done = _cli("decode", str(streams / "bw.lxz"), "-o", str(tmp_path / "b4"), "--model", "checkpoints/mnist-2d-beta4")
     assert done.returncode == 1 and "another model" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_command_line_one_stream(tmp_path: Path, digits, table, monkeypatch, capsys) -> None:
+    from vae import compress_cli
+
+    monkeypatch.setattr(compress_cli, "coding_table", lambda model: table)  # the session's (8 s each)
+    names = []
+    for i in range(4):
+        names.append(tmp_path / f"d{i}.png")
+        Image.fromarray(digits[300 + i] * 255).save(names[-1])
+    out = tmp_path / "out"
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        code = compress_cli.main([*map(str, args)])
+        done = capsys.readouterr()
+        return code, done.out, done.err
+
+    code, stdout, stderr = cli("encode", *names, "-o", out, "--one-stream", "four")
+    assert code == 0 and stderr == "" and "4 images" in stdout
+    stream = (out / "four.lxz").read_bytes()
+    assert stream[:3] == b"LX\x02" and sorted(p.name for p in out.iterdir()) == ["four.lxz"]
+    (tmp_path / "cut.lxz").write_bytes(stream[:-2])
+    (tmp_path / "random.lxz").write_bytes(stream[:12] + np.random.default_rng(6).bytes(60))  # header, count, random
+    (tmp_path / "other.lxz").write_bytes(stream[:3] + bytes([stream[3] ^ 1]) + stream[4:])
+    code, stdout, stderr = cli("decode", out / "four.lxz", tmp_path / "cut.lxz", tmp_path / "random.lxz",
+                               tmp_path / "other.lxz", "-o", tmp_path / "back")
+    assert code == 1 and "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 3 and "check" in lines[0] and "check" in lines[1] and "another model" in lines[2]
+    for i in range(4):
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "back" / f"four-{i}.png")), digits[300 + i] * 255)
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == [f"four-{i}.png" for i in range(4)]
+    # An unreadable image: nothing is written; a name with a folder: refused.
+    (tmp_path / "bad.png").write_bytes(b"hello")
+    code, _, stderr = cli("encode", names[0], tmp_path / "bad.png", "-o", tmp_path / "none", "--one-stream", "x")
+    assert code == 1 and len(stderr.strip().splitlines()) == 2 and not (tmp_path / "none" / "x.lxz").exists()
+    code, _, stderr = cli("encode", names[0], "-o", tmp_path / "none", "--one-stream", "a/b")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1

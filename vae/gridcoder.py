@@ -19,7 +19,10 @@ to counts c / 2^16 and everything is integers: each point's weight is an exact f
 a table of rounded powers of two, and the coder's probability is
 floor(2^24 sum_g w_g c_g / (2^16 sum_g w_g)) / 2^24 in Python integers. Integer sums do not
 depend on order, so the encoder, which knows the pixels, may do 8 steps at once with matrices
-and still get the decoder's numbers. The only floats are the grid decode and the tables'
+and still get the decoder's numbers (it does where at most WIDE points are active; with more, as
+in the first groups, [8, A] temporaries fall out of the cache and one step at a time is faster).
+The watch points' log-likelihoods are kept as running sums in the table, so a regroup costs two
+row sums instead of a gather over 8 x 1,600 counts. The only floats are the grid decode and the tables'
 rounding: a machine whose libm or BLAS rounded one of 20 million values differently at a
 rounding boundary would decode wrongly, and the stream's check (vae/compress.py) says so.
 """
@@ -46,6 +49,7 @@ EXP_BITS = 31  # linear weights < 2^31, so sum_g w_g c_g < 2^31 2^16 2^15 fits i
 BLOCK = 4  # one watch point per 4 x 4 block of the grid ...
 WATCH_BITS = 30  # ... the blocks within 2^-30 of the best watch point are active ...
 STEPS = 8  # ... chosen again every 8 pixels
+WIDE = 1024  # the encoder's steps as matrices with at most this many points active, else one by one
 
 
 def model_id(model: VAE) -> bytes:
@@ -69,7 +73,9 @@ class CodingTable:
     z: np.ndarray  # float64 [G, 2] grid points (cell centres), flat index j * n + i
     log_prior_mass: np.ndarray  # float64 [G] log of each cell's prior probability (normalised)
     initial_log_weights: np.ndarray  # int64 [G] round(2^12 log2 prior mass): fixed point
-    watch_counts: np.ndarray  # uint16 [P, W] the columns of `counts` at the watch points (contiguous)
+    # The watch points' fixed-point log-likelihoods, so that a group's update is two row sums:
+    watch_zero_cum: np.ndarray  # int32 [P + 1, W] sum over steps j < k of log2 p(x_j = 0 | watch point)
+    watch_one_gain: np.ndarray  # int32 [P, W] log2 p(x_k = 1 | .) - log2 p(x_k = 0 | .) at step k
 
     @property
     def pixels(self) -> int:
@@ -100,9 +106,12 @@ def coding_table(model: VAE, n: int = GRID_N, radius: float = GRID_RADIUS) -> Co
     log_mass -= np.log(np.exp(log_mass).sum())
     initial = np.rint(log_mass / np.log(2.0) * (1 << LOG_FRAC_BITS)).astype(np.int64)
     ordered_counts = np.ascontiguousarray(counts[order]).astype(np.uint16)
+    watch = ordered_counts[:, _blocks(n)[0]]  # [P, W]
+    zero_cum = np.concatenate([np.zeros((1, watch.shape[1]), np.int64), np.cumsum(_LOG0[watch], axis=0)])
     return CodingTable(model_id=model_id(model), order=order, counts=ordered_counts, z=z,
                        log_prior_mass=log_mass, initial_log_weights=initial,
-                       watch_counts=np.ascontiguousarray(ordered_counts[:, _blocks(n)[0]]))
+                       watch_zero_cum=zero_cum.astype(np.int32),  # >= -784 * 24 * 2^12: fits
+                       watch_one_gain=(_LOG1[watch] - _LOG0[watch]).astype(np.int32))
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,6 +150,15 @@ def _catch_up(table: CodingTable, ordered: np.ndarray, since: np.ndarray, stop: 
     return out
 
 
+def _neighbours(m: int) -> np.ndarray:
+    """Each block of the m x m watch grid and its 8 neighbours (edges clipped) -> int64 [m*m, 9]."""
+    r, c = np.divmod(np.arange(m * m), m)
+    dr, dc = np.divmod(np.arange(9), 3)
+    rr = np.clip(r[:, None] + dr[None, :] - 1, 0, m - 1)
+    cc = np.clip(c[:, None] + dc[None, :] - 1, 0, m - 1)
+    return rr * m + cc
+
+
 def _blocks(n: int) -> tuple[np.ndarray, np.ndarray]:
     """The coarse watch grid: (flat index of one point per BLOCK x BLOCK block [B], the flat
     indices of each block's points [B, BLOCK^2]); blocks in row-major order."""
@@ -170,6 +188,7 @@ class GridWalk:
         n = int(round(np.sqrt(len(table.z))))
         self.m = n // BLOCK
         self.watch, self.members = _blocks(n)
+        self.neighbours = _neighbours(self.m)
         self.ordered = np.zeros(table.pixels, np.int64)  # pixels so far, in coding order
         self.watch_ll = table.initial_log_weights[self.watch].copy()  # [W] exact at each regroup
         self.stale = table.initial_log_weights.copy()  # int64 [G] exact as of step `since`
@@ -185,24 +204,22 @@ class GridWalk:
 
     def regroup(self, k: int) -> None:
         """At step k (a multiple of STEPS): choose the active blocks from the watch grid."""
-        self.stale[self.idx], self.since[self.idx] = self.ll, k
-        if k:  # the watch points, over the last STEPS pixels (their own contiguous table)
-            rows = self.table.watch_counts[k - STEPS : k]
-            self.watch_ll += _LOG[rows + (self.ordered[k - STEPS : k, None] << COUNT_BITS)].sum(axis=0)
+        table = self.table
+        if k:  # the watch points, over the last STEPS pixels: the zeros' sum, plus the ones' gain
+            self.watch_ll += table.watch_zero_cum[k] - table.watch_zero_cum[k - STEPS]
+            ones = np.flatnonzero(self.ordered[k - STEPS : k])
+            if len(ones):
+                self.watch_ll += table.watch_one_gain[k - STEPS + ones].sum(axis=0)
         values = self.watch_ll
-        near = (values >= values.max() - (WATCH_BITS << LOG_FRAC_BITS)).reshape(self.m, self.m)
-        grown = near.copy()  # with the neighbouring blocks: a peak between watch points
-        grown[1:] |= near[:-1]
-        grown[:-1] |= near[1:]
-        wide = grown.copy()
-        wide[:, 1:] |= grown[:, :-1]
-        wide[:, :-1] |= grown[:, 1:]
-        wide = wide.reshape(-1)
-        if not np.array_equal(wide, self.blocks):
+        near = np.flatnonzero(values >= values.max() - (WATCH_BITS << LOG_FRAC_BITS))
+        wide = np.zeros(self.m * self.m, bool)  # with the neighbouring blocks: a peak between watch points
+        wide[self.neighbours[near]] = True
+        if not np.array_equal(wide, self.blocks):  # else the active points and their weights stay
+            self.stale[self.idx], self.since[self.idx] = self.ll, k
             self.blocks = wide
             self.idx = self.members[wide].reshape(-1)
             self._bring_up_to_date(self.idx, k)
-        self.ll = self.stale[self.idx]
+            self.ll = self.stale[self.idx]
 
     @staticmethod
     def _weights(ll: np.ndarray) -> np.ndarray:
@@ -214,6 +231,10 @@ class GridWalk:
         """Step k alone (the decoder): the frequency of a 1, then pixel_at(freq) is the pixel."""
         if k % STEPS == 0:
             self.regroup(k)
+        return self._advance(k, pixel_at)
+
+    def _advance(self, k: int, pixel_at: Callable[[int], int]) -> int:
+        """Step k after its group's regroup."""
         c = self.table.counts[k, self.idx].astype(np.int64)  # [A]
         w = self._weights(self.ll)
         freq = _frequency(int(w @ c), int(w.sum()))
@@ -227,6 +248,8 @@ class GridWalk:
         self.regroup(k)
         r = len(bits)
         self.ordered[k : k + r] = bits
+        if len(self.idx) > WIDE:  # many points: step by step, each step's arrays stay in cache
+            return [self._advance(k + j, lambda freq, bit=int(bits[j]): bit) for j in range(r)]
         c = self.table.counts[k : k + r][:, self.idx].astype(np.int64)  # [R, A]
         terms = _LOG[c + (bits[:, None] << COUNT_BITS)]  # [R, A]
         before = self.ll[None, :] + np.cumsum(terms, axis=0) - terms  # [R, A] ll at each step
@@ -254,10 +277,17 @@ def as_bits(x: np.ndarray) -> np.ndarray:
     return (a.reshape(-1).astype(np.float64) >= 0.5).astype(np.uint8)
 
 
-def grid_log2_px(table: CodingTable, x: np.ndarray) -> float:
-    """-log2 of the grid's p(x) in float64 (what the code length approaches; no quantisation)."""
+def grid_log2_px(table: CodingTable, x: np.ndarray) -> float | np.ndarray:
+    """-log2 of the grid's p(x) in float64 (what the code length approaches; no quantisation):
+    one image [28, 28] -> float, a batch [N, 28, 28] -> float64 [N]."""
+    a = np.asarray(x)
+    batch = a.ndim == 3
+    images = a.reshape(-1, 28, 28) if batch else a[None]
     counts = table.counts.astype(np.float64) / (1 << COUNT_BITS)  # [P, G] in coding order
-    ordered = as_bits(x)[table.order].astype(bool)
-    log_lik = np.where(ordered[:, None], np.log(counts), np.log1p(-counts)).sum(axis=0)  # [G]
-    top = float((log_lik + table.log_prior_mass).max())
-    return -(top + np.log(np.exp(log_lik + table.log_prior_mass - top).sum())) / np.log(2.0)
+    log1, log0 = np.log(counts), np.log1p(-counts)
+    ordered = np.stack([as_bits(image)[table.order] for image in images]).astype(np.float64)  # [N, P]
+    log_lik = ordered @ (log1 - log0) + log0.sum(axis=0)  # [N, G]
+    joint = log_lik + table.log_prior_mass
+    top = joint.max(axis=1, keepdims=True)
+    out = -(top[:, 0] + np.log(np.exp(joint - top).sum(axis=1))) / np.log(2.0)
+    return out if batch else float(out[0])
