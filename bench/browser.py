@@ -95,11 +95,11 @@ MAP_PROBE = """
 
 
 def streamlit_command(port: int) -> list[str]:
-    """The one way benchmarks and tests start the app (`python -m ui.server`: `streamlit run
-    app.py` with its imports done before it listens): loopback only, no file watcher."""
-    return [sys.executable, "-m", "ui.server", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true",
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    """The one way benchmarks and tests start the app (ui.server.command: `streamlit run app.py`
+    with its imports done before it listens): loopback only, no file watcher."""
+    from ui.server import command
+
+    return command(port)
 
 
 def start_server(port: int, cache_dir: str | None = None, checkpoint_dir: str | None = None) -> subprocess.Popen:

@@ -6,7 +6,8 @@
 Sections: quality (the shipped checkpoints' recorded test metrics, from `vae.evaluate --save`,
 beside published 2-D anchors), backend, browser, pad (in-browser decoder), train (training
 speed against a reference loop), photos (synthetic phone photos of digits: 5-NN accuracy, time),
-cold (a fresh server with an empty cache: the Typicality page and every page's first visit).
+cold (a fresh server with an empty cache: the Typicality page and every page's first visit),
+classroom (100 human-paced sessions through HAProxy to 2 replicas, then one replica's capacity).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 SECTIONS = ("quality", "backend", "browser", "pad", "train", "photos", "cold", "compression", "inpainting",
-            "anomaly")
+            "anomaly", "classroom")
 
 # Davidson et al. (2018), "Hyperspherical Variational Auto-Encoders", Table 1, d = 2,
 # dynamically binarised MNIST, negative log-likelihood in nats.
@@ -104,7 +105,7 @@ def run(sections: list[str]) -> dict[str, object]:
             from bench import train_speed
 
             results.update(train_speed.run())
-        elif name in ("photos", "cold", "compression", "inpainting", "anomaly"):  # bench/<name>.py
+        elif name in ("photos", "cold", "compression", "inpainting", "anomaly", "classroom"):  # bench/<name>.py
             results.update(importlib.import_module(f"bench.{name}").run())
         print(f"[bench] {name} done in {time.perf_counter() - start:.0f}s", flush=True)
         results["measured_at"] = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -98,6 +98,14 @@ def warm_imports() -> None:
     import plotly.graph_objects  # noqa: F401 - the charts' builder, imported by several pages
 
 
+def command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """The one command line that starts the app (`make run`'s, a benchmark's, a test's, each
+    replica of `make serve`): this module as the launcher, headless, no file watcher."""
+    return [sys.executable, "-m", "ui.server", "--server.port", str(port), "--server.address", address,
+            "--server.headless", "true", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false"]
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m ui.server [streamlit options]`: `streamlit run app.py [options]` in a process
     whose settings are applied and heavy imports done before the server listens."""

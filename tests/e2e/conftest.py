@@ -57,7 +57,7 @@ def server():
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (bash .ci/run does)")
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make setup does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -1,0 +1,1 @@
+"""Serving: HAProxy in front of Streamlit replicas (`make serve`)."""
