@@ -1,4 +1,5 @@
-"""`make serve REPLICAS=N PORT=P`: N `streamlit run app.py` replicas behind HAProxy on port P.
+"""`make serve REPLICAS=N PORT=P`: N replicas of the app (`python -m ui.server`: `streamlit run
+app.py` with its imports done first) behind HAProxy on port P.
 
     python -m deploy.serve --replicas 2 --port 8501        # what `make serve` runs
     python -m deploy.serve --replicas 0 --remote 10.0.0.2:8601 --remote 10.0.0.3:8601
@@ -32,8 +33,8 @@ The proxy (deploy/haproxy.cfg):
 How training jobs are placed: a job runs in the replica the visitor who starts it is on (the
 sticky cookie decides), one job at a time per replica (vae/jobs.py and ui/jobs.py keep one
 JobManager per server process), so N replicas run at most N jobs at once. That is deliberate: a
-job is a thread inside the process that serves its owner, so its live progress and its Cancel
-button need no shared state between processes; and one job per replica bounds training to N
+job is a child process of the replica that serves its owner, relayed by a thread there, so its
+live progress and its Cancel button need no shared state between replicas; and one job per replica bounds training to N
 cores' worth of work, leaving the rest to the sessions. A visitor on another replica does not
 see that job running, only its result: every replica reads the same checkpoints folder
 (LATENT_EXPLORER_CHECKPOINT_DIR, default checkpoints/; trained models go to its user/, written
