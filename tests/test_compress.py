@@ -307,3 +307,20 @@ def test_command_line_one_stream(tmp_path: Path, digits, table, monkeypatch, cap
     assert code == 1 and len(stderr.strip().splitlines()) == 2 and not (tmp_path / "none" / "x.lxz").exists()
     code, _, stderr = cli("encode", names[0], "-o", tmp_path / "none", "--one-stream", "a/b")
     assert code == 2 and len(stderr.strip().splitlines()) == 1
+
+
+def test_the_saved_lossy_curve_is_the_computed_one_and_is_read_back(tmp_path, monkeypatch) -> None:
+    from vae import load_checkpoint
+    from vae.checkpoint import CHECKPOINT_DIR
+
+    ckpt = load_checkpoint(CHECKPOINT_DIR / "mnist-2d")
+    x = compress.rd_digits()[:40]
+    direct = compress.rate_distortion(ckpt.model, x, [1, 4])
+    saved = compress.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
+    for name in ("bits", "wrong", "wrong_mu"):
+        np.testing.assert_array_equal(saved[name], direct[name])
+    monkeypatch.setattr(compress, "rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
+    again = compress.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
+    np.testing.assert_array_equal(again["wrong"], direct["wrong"])
+    with pytest.raises(pytest.fail.Exception):  # other images are another key: computed, not read
+        compress.saved_rate_distortion(ckpt, compress.rd_digits()[40:80], [1, 4], directory=tmp_path)

@@ -12,6 +12,7 @@ import pytest
 from vae import arraycache, load_checkpoint
 from vae import typicality as ty
 from vae.data import binarize, fixed_binarization
+from vae.compress import RD_BITS, rd_digits, saved_rate_distortion
 from vae.gallery import candidate_modes
 from vae.demos import DEMOS, demo_image
 from vae.quadrature import exact_posterior, prior_grid
@@ -126,12 +127,15 @@ def test_precompute_saves_every_set_and_the_gallery_modes_once(tmp_path, monkeyp
     monkeypatch.setattr(ty, "PAGE_SETS", (("val", 5), ("test", 4)))
     out = tmp_path / "scores"
     seen: list[tuple[int, int]] = []
-    assert ty.precompute(ckpt, out, progress=lambda done, total: seen.append((done, total))) == 9
-    # 2 sets x 2 scores x 2 binarisations, and the gallery's modes (read back, not recomputed)
-    assert len(list(out.iterdir())) == 9 and seen[-1] == (4 * 9, 4 * 9)
+    assert ty.precompute(ckpt, out, progress=lambda done, total: seen.append((done, total))) == 10
+    # 2 sets x 2 scores x 2 binarisations, the gallery's modes and the lossy curve (read back below)
+    assert len(list(out.iterdir())) == 10 and seen[-1] == (4 * 9, 4 * 9)
     log_px, elbo = (ty.split_scores(ckpt, "test", 4, True, s, directory=out) for s in ("log p(x)", "ELBO"))
     monkeypatch.setattr("vae.gallery.exact_posterior", lambda *_a, **_k: pytest.fail("recomputed"))
     assert set(candidate_modes(ckpt, log_px, elbo, np.zeros(4, int), None, directory=out)) == {0, 1, 2, 3}
+    monkeypatch.setattr("vae.compress.rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
+    curve = saved_rate_distortion(ckpt, rd_digits(), RD_BITS, directory=out)
+    assert curve["wrong"].shape == (len(RD_BITS),) and 0 <= curve["wrong"].min() <= curve["wrong"].max() <= 1
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert ty.precompute(ckpt, out) == 0  # nothing left to do
     x = fixed_binarization("test", seed=0)[0][:4]

@@ -8,16 +8,12 @@ import numpy as np
 import streamlit as st
 
 from vae.anomaly import OodScores, ood_scores
-from vae.compress import CodingTable, coding_table, rate_distortion
-from vae.data import fixed_binarization
+from vae.compress import RD_BITS, CodingTable, coding_table, rd_digits, saved_rate_distortion
 from vae.inpaint import channel_grid
 from vae.quadrature import PriorGrid
 
 from .cache import per_model
 from .models import ModelHandle, quadrature_grid
-
-RD_DIGITS = 500  # test digits behind the page's rate-distortion curve
-RD_BITS = [1, 2, 3, 4, 5, 6, 7, 8, 10]  # bits per axis
 
 
 # 40 MB (25,600 grid points x 784 pixels as 16-bit counts): shared read-only by all sessions;
@@ -28,16 +24,11 @@ def coding_table_for(handle: ModelHandle) -> CodingTable:
     return coding_table(handle.model)
 
 
-@st.cache_data(show_spinner=False, max_entries=1)
-def test_bits(n: int) -> np.ndarray:
-    """The first n test digits as the evaluation protocol binarises them, uint8 {0, 1} [n, 28, 28]."""
-    return fixed_binarization("test", seed=0)[0][:n, 0].numpy().astype(np.uint8)
-
-
 @per_model(st.cache_data, show_spinner="Measuring the lossy mode on test digits…", max_entries=4)
 def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
-    """vae.compress.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis."""
-    return rate_distortion(handle.model, test_bits(RD_DIGITS), RD_BITS)
+    """vae.compress.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis (saved on
+    disk per weights; shipped for the shipped models)."""
+    return saved_rate_distortion(handle.ckpt, rd_digits(), RD_BITS)
 
 
 # 31 MB each (the 10,000-cell grid's logits seen through one mask and flip rate): only the

@@ -25,6 +25,7 @@ from . import arraycache
 from .arraycache import cached_array, load_saved
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .data import Split, fixed_binarization, image_rows, load_mnist
+from .compress import RD_BITS, rd_digits, rd_key, saved_rate_distortion
 from .gallery import candidate_modes, modes_key
 from .model import VAE
 from .quadrature import PriorGrid, elbo_on_q_box, prior_grid, quadrature_log_px
@@ -188,7 +189,8 @@ def precompute(ckpt: Checkpoint, directory: Path | None = None, scores: tuple[Sc
                binarize: tuple[bool, ...] = (True, False), progress: Progress | None = None) -> int:
     """Every set the Typicality page reads for this model (PAGE_SETS x scores x binarisation),
     scored and saved in `directory` (default: SHIPPED_DIR, the repository's checkpoints/scores/),
-    and the Posterior page's gallery modes (vae.gallery.candidate_modes) beside them.
+    and beside them the Posterior page's gallery modes (vae.gallery.candidate_modes) and the
+    Compress page's lossy curve (vae.compress.saved_rate_distortion).
     Returns how many arrays were computed (ones already there are kept). progress(done, total)
     counts images over all the sets to compute."""
     directory = directory or arraycache.SHIPPED_DIR
@@ -208,12 +210,17 @@ def precompute(ckpt: Checkpoint, directory: Path | None = None, scores: tuple[Sc
         split_scores(ckpt, split, n, b, s, grid, progress=step, directory=directory)
         done += n
     # The Posterior page's gallery reads these scores' largest gaps' mode counts: saved beside.
+    computed = len(todo)
     ranked = dict(PAGE_SETS)["test"]
     if load_saved(modes_key(ckpt, ranked), directory) is None:
         scored = [split_scores(ckpt, "test", ranked, True, s, grid, directory=directory) for s in ("log p(x)", "ELBO")]
         candidate_modes(ckpt, *scored, load_mnist("test")[1][:ranked], grid, directory=directory)
-        return len(todo) + 1
-    return len(todo)
+        computed += 1
+    # The Compress page's lossy curve (an unconditional model's: a CVAE is not coded).
+    if not ckpt.model.conditional and load_saved(rd_key(ckpt, rd_digits(), RD_BITS), directory) is None:
+        saved_rate_distortion(ckpt, rd_digits(), RD_BITS, directory)
+        computed += 1
+    return computed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {ckpt.name}: {done:,}/{total:,} images", file=sys.stderr, flush=True)
 
         count = precompute(ckpt, args.out, progress=report)
-        print(f"{ckpt.name}: {count} arrays computed, {2 * len(SCORES) * len(PAGE_SETS) + 1 - count} "
-              f"already there ({time.perf_counter() - start:.0f} s)")
+        print(f"{ckpt.name}: {count} arrays computed, the rest already there ({time.perf_counter() - start:.0f} s)")
         keep |= {arraycache.key_path(scores_key(ckpt, split, n, b, s), args.out or arraycache.SHIPPED_DIR)
                  for split, n in PAGE_SETS for s in SCORES for b in (True, False)}
         keep.add(arraycache.key_path(modes_key(ckpt, dict(PAGE_SETS)["test"]), args.out or arraycache.SHIPPED_DIR))
+        keep.add(arraycache.key_path(rd_key(ckpt, rd_digits(), RD_BITS), args.out or arraycache.SHIPPED_DIR))
     if args.prune:
         stale = [f for f in (args.out or arraycache.SHIPPED_DIR).glob("*.npy") if f not in keep]
         for file in stale:
