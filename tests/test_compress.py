@@ -324,3 +324,21 @@ def test_the_saved_lossy_curve_is_the_computed_one_and_is_read_back(tmp_path, mo
     np.testing.assert_array_equal(again["wrong"], direct["wrong"])
     with pytest.raises(pytest.fail.Exception):  # other images are another key: computed, not read
         compress.saved_rate_distortion(ckpt, compress.rd_digits()[40:80], [1, 4], directory=tmp_path)
+
+
+def test_the_coding_table_does_not_depend_on_the_thread_count(shipped, table, monkeypatch) -> None:
+    """coding_table decodes on every core; encoder and decoder (another server, another replica,
+    another core count) must still get the same integers."""
+    import torch
+
+    from vae import gridcoder
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(gridcoder.os, "cpu_count", lambda: 1)
+    torch.set_num_threads(1)
+    try:
+        single = compress.coding_table(shipped.model)  # on one core; the fixture's on every core
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(single.counts, table.counts)
+    np.testing.assert_array_equal(single.order, table.order)
