@@ -57,24 +57,31 @@ def decoder_panel() -> None:
     pad_col, controls = st.columns([2, 1], gap="medium")
     with controls:
         label = label_picker(handle, key="dec_label", url_param="label")  # a conditional VAE also needs the class
-        z1 = st.slider("z₁", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
-        z2 = st.slider("z₂", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
+        inputs, shown = st.container(), st.container()  # sliders above the picture on the page...
+    # ...but the picture is sent first: it is what a slider step changes, and Streamlit sends a
+    # run's elements in the order the script makes them. The sliders' keys already hold this
+    # run's z (a widget's value, or a button's or the pad's callback, lands before the run).
+    z1, z2 = float(st.session_state.z1), float(st.session_state.z2)
+    with shown:
+        image, note = st.columns([1, 2], vertical_alignment="center")
+        with image:
+            mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
+            show_digit(mean, size=112, inline=True, alt=f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
+        note.markdown(f"z = **({z1:+.2f}, {z2:+.2f})** · ‖z‖ = {np.hypot(z1, z2):.2f}  \n"
+                      ":small[:gray[The same z decoded on the server by PyTorch, as the other pages "
+                      "and a shared link see it.]]")
+        count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
+        if count:
+            show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),
+                         size=28, as_strip=True)
+    with inputs:
+        st.slider("z₁", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
+        st.slider("z₂", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
         b1, b2 = st.columns(2)
         b1.button("Sample", icon=":material/casino:", on_click=_sample_prior, key="dec_sample",
                   help="Draw z from the prior N(0, I)", width="stretch")
         b2.button("Reset", icon=":material/restart_alt:", on_click=_reset, key="dec_reset",
                   help="z = (0, 0)", width="stretch")
-        st.markdown(f"z = **({z1:+.2f}, {z2:+.2f})** · ‖z‖ = {np.hypot(z1, z2):.2f}")
-        image, note = st.columns([1, 2], vertical_alignment="center")
-        with image:
-            mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
-            show_digit(mean, size=112, inline=True, alt=f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
-        note.caption("The same z decoded on the server by PyTorch, as the other pages and a "
-                     "shared link see it.")
-        count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
-        if count:
-            show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),
-                         size=28, as_strip=True)
     with pad_col:
         latent_plane(handle, "dec_pad", Plane.square(MAP_EXTENT), [means_layer(handle)], (z1, z2),
                      on_commit=_from_pad, label=label, title="Latent plane · test-set means by digit")
