@@ -58,7 +58,8 @@ train: setup
 	for m in $(MODELS); do \
 		$(PY) -m vae.evaluate checkpoints/$$m --iwae-k 1000 --save || exit 1; \
 		$(PY) -m vae.evaluate checkpoints/$$m --split val --iwae-k 1 --save || exit 1; done
-	# The Typicality page's reference scores, shipped in checkpoints/scores/ (~5 min a model).
+	# What pages read of each model, shipped in checkpoints/scores/: the Typicality scores, the
+	# Posterior gallery's modes, the Compress page's lossy curve (~5 min a model).
 	$(PY) -m vae.typicality --precompute $(addprefix checkpoints/,$(MODELS)) --prune --threads 1
 
 evaluate: setup

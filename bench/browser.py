@@ -151,13 +151,11 @@ def train_tiny_model(page, url: str, folder: Path, timeout_s: float = 600, name:
 
 
 def stop_server(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """Ask the server to stop (SIGTERM), and kill it if it has not within grace_s."""
-    proc.terminate()
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """Ask the server to stop (SIGTERM), and kill it if it has not within grace_s (the one way
+    benchmarks, tests and `make serve` stop a process: deploy.serve.stop)."""
+    from deploy.serve import stop
+
+    stop(proc, grace_s)
 
 
 def wait_health(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:

@@ -152,6 +152,7 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
 
 
 def stop(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Ask a child to stop (SIGTERM), and kill it if it has not within grace_s."""
     if proc.poll() is not None:
         return
     proc.terminate()
