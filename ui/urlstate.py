@@ -73,7 +73,8 @@ _WRITTEN = "_url_written"  # session_state: {name: the value this session last p
 def put(name: str, value: str) -> None:
     """Write ?name=value (the page's current state) and remember it, so that `linked` can tell
     a value the visitor brought (a link, a reload) from one this session wrote itself."""
-    st.query_params[name] = value
+    if st.query_params.get(name) != value:  # each write is a message to the browser
+        st.query_params[name] = value
     st.session_state.setdefault(_WRITTEN, {})[name] = value
 
 
