@@ -10,13 +10,14 @@ import numpy as np
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import show_digit, show_samples
+from ui.images import inline_img, show_samples
 from ui.latent_plane import decoder_summary, latent_plane
 from ui.layers import means_layer
 from ui.urlstate import linked, put, url_number
 from ui.widgets import label_picker
 from vae.latent import decode_one, sample_prior
 from vae.plane import Plane
+from vae.render import png_bytes
 
 Z_LIMIT = 4.0
 MAP_EXTENT = 4.0
@@ -62,14 +63,13 @@ def decoder_panel() -> None:
     # run's elements in the order the script makes them. The sliders' keys already hold this
     # run's z (a widget's value, or a button's or the pad's callback, lands before the run).
     z1, z2 = float(st.session_state.z1), float(st.session_state.z2)
-    with shown:
-        image, note = st.columns([1, 2], vertical_alignment="center")
-        with image:
-            mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
-            show_digit(mean, size=112, inline=True, alt=f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
-        note.markdown(f"z = **({z1:+.2f}, {z2:+.2f})** · ‖z‖ = {np.hypot(z1, z2):.2f}  \n"
-                      ":small[:gray[The same z decoded on the server by PyTorch, as the other pages "
-                      "and a shared link see it.]]")
+    with shown:  # the picture, z and a note as one element: fewer updates for the browser per step
+        mean = decode_one(handle.view(label), (z1, z2))  # [28, 28], once per step
+        picture = inline_img(png_bytes(mean), 112, f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
+        st.html(f'<div style="display:flex;gap:1rem;align-items:center"><div style="flex:none">{picture}</div><div>'
+                f"z = <b>({z1:+.2f}, {z2:+.2f})</b> · ‖z‖ = {np.hypot(z1, z2):.2f}"
+                '<p style="font-size:0.875rem;color:rgba(49,51,63,0.6);margin:0.25rem 0 0">The same z '
+                "decoded on the server by PyTorch, as the other pages and a shared link see it.</p></div></div>")
         count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
         if count:
             show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),

@@ -20,19 +20,31 @@ from .models import test_images
 from .urlstate import linked, put, url_number
 
 
+def inline_img(png: bytes, width: int | None = None, alt: str = "") -> str:
+    """An <img> of PNG bytes as a data: URL (pixelated when the browser scales it up): a small
+    picture sent inside the page's own message, not fetched from /media after it."""
+    style = f"width:{int(width)}px;" if width else ""
+    return (f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{html.escape(alt)}" '
+            f'style="{style}image-rendering:pixelated;max-width:100%;display:block">')
+
+
 def show_png(png: bytes, caption: str | None = None, width: int | None = None, inline: bool = False,
              alt: str = "") -> None:
     """PNG bytes shown as they are (output_format="PNG": Streamlit would re-encode to JPEG).
     inline: in the page's own message as a data: URL (a small PNG redrawn on every slider step
     then costs no second request to the server's media endpoint after the rerun's reply)."""
     if inline:
-        style = f"width:{int(width)}px;" if width else ""
-        st.html(f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{html.escape(alt)}" '
-                f'style="{style}image-rendering:pixelated;max-width:100%;display:block">')
-    else:
-        st.image(png, output_format="PNG", width=width if width else "content")
+        st.html(inline_img(png, width, alt) + (_caption_html(caption) if caption else ""))
+        return
+    st.image(png, output_format="PNG", width=width if width else "content")
     if caption:
         st.caption(caption)
+
+
+def _caption_html(text: str) -> str:
+    """Plain text (escaped) styled as Streamlit's captions, for an inline picture's element."""
+    return (f'<p style="font-size:0.875rem;color:rgba(49,51,63,0.6);margin:0.5rem 0 0;line-height:1.5">'
+            f"{html.escape(text)}</p>")
 
 
 def show_digit(image: np.ndarray, caption: str | None = None, size: int = 140, inline: bool = False,
@@ -65,10 +77,11 @@ def show_samples(means: np.ndarray, seed: int, captions: list[str] | None = None
     samples), with the line that says how they differ from the means. as_strip: one picture (one
     request) instead of one per sample, for a page that redraws them on every slider step."""
     samples = binarize(np.asarray(means, np.float32), int(seed))  # [N, 28, 28] of {0, 1}
-    if as_strip:
-        show_digit(strip(samples), size=size * len(samples), inline=True, alt="binary samples x ~ p(x|z)")
-    else:
-        show_digits(samples, captions, per_row=per_row, size=size)
+    if as_strip:  # one element: the strip and its note
+        show_digit(strip(samples), SAMPLES_NOTE, size=size * len(samples), inline=True,
+                   alt="binary samples x ~ p(x|z)")
+        return
+    show_digits(samples, captions, per_row=per_row, size=size)
     st.caption(SAMPLES_NOTE)
 
 
