@@ -261,6 +261,9 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
     return results
 
 
+DECODED = 'img[alt^="E[x|z] at z"]'  # the decoder page's server-side picture; its alt names z
+
+
 async def _concurrency(url: str, sessions: int, seconds: float) -> dict[str, object]:
     from playwright.async_api import async_playwright
 
@@ -282,13 +285,13 @@ async def _concurrency(url: str, sessions: int, seconds: float) -> dict[str, obj
                 step = 0
                 while time.perf_counter() < end:
                     key = "ArrowRight" if (step // 140) % 2 == 0 else "ArrowLeft"
-                    before = await page.inner_text('[data-testid="stMain"] strong')
+                    before = await page.get_attribute(DECODED, "alt")  # "E[x|z] at z = (...)"
                     t0 = time.perf_counter()
                     await page.keyboard.press(key)
                     try:
                         await page.wait_for_function(
-                            "(b) => document.querySelector('[data-testid=\"stMain\"] strong').innerText !== b",
-                            arg=before, timeout=10_000, polling="raf")
+                            "([sel, b]) => document.querySelector(sel).alt !== b",
+                            arg=[DECODED, before], timeout=10_000, polling="raf")
                         rts.append((time.perf_counter() - t0) * 1000.0)
                     except Exception:
                         errors += 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from bench.browser import DECODED  # the decoder page's server-side picture (inline, its alt names z)
 from bench.pad import PAD, wait_pad_ready
 from vae.plane import Plane, from_plot
 
@@ -57,9 +58,6 @@ def test_sidebar_lists_exactly_our_pages(server, page) -> None:
     titles = [ast.literal_eval(call.args[1]) for call in ast.walk(tree)
               if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "PageEntry"]
     assert names == titles and names[0] == "Start here"
-
-
-DECODED = 'img[alt^="E[x|z] at z"]'  # the server's decode, inline in the fragment's reply
 
 
 def _decoded_src(page) -> str:
