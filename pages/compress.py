@@ -13,7 +13,8 @@ from ui.models import quadrature_grid
 from ui.tables import show_table
 from ui.tasks import coding_table_for, rate_distortion_curve
 from vae import codecs, data
-from vae.compress import BYTE_ROUNDING_BITS, HEADER_BYTES, RD_BITS, RD_DIGITS, as_bits, decode, encode, quantise_z, rate_distortion
+from vae.compress import BYTE_ROUNDING_BITS, HEADER_BYTES, as_bits, decode, encode
+from vae.lossy import RD_BITS, RD_DIGITS, quantise_z, rate_distortion
 from vae.figures import pixel_map_figure, rate_distortion_figure
 from vae.latent import decode_one, encode_images
 from vae.quadrature import quadrature_log_px

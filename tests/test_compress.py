@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae import codecs, compress
+from vae import codecs, compress, lossy
 from vae.data import fixed_binarization
 from vae.quadrature import quadrature_log_px
 
@@ -209,16 +209,16 @@ def test_quantise_z_bins_and_rate_distortion(shipped, digits) -> None:
 
     z = np.random.default_rng(3).normal(size=(500, 2)) * 1.5
     for bits in (1, 3, 8):
-        index, centre = compress.quantise_z(z, bits)
+        index, centre = lossy.quantise_z(z, bits)
         u, uc = torch.special.ndtr(torch.tensor(z)).numpy(), torch.special.ndtr(torch.tensor(centre)).numpy()
         np.testing.assert_array_equal(index, np.floor(u * 2**bits))  # the bin Phi(z) falls in
         np.testing.assert_allclose(uc, (index + 0.5) / 2**bits, atol=1e-9)  # its middle
-    rd = compress.rate_distortion(shipped.model, digits[:200], [1, 4, 12])
+    rd = lossy.rate_distortion(shipped.model, digits[:200], [1, 4, 12])
     assert list(rd["bits"]) == [2, 8, 24]
     assert rd["wrong"][0] > rd["wrong"][1] > rd["wrong_mu"][0] - 0.01
     assert rd["wrong"][2] == pytest.approx(rd["wrong_mu"][0], abs=0.002)  # 12 bits: as good as mu
     with pytest.raises(ValueError):
-        compress.quantise_z(z, 0)
+        lossy.quantise_z(z, 0)
 
 
 def test_general_codecs_are_lossless_and_measured_as_files(digits) -> None:
@@ -314,16 +314,16 @@ def test_the_saved_lossy_curve_is_the_computed_one_and_is_read_back(tmp_path, mo
     from vae.checkpoint import CHECKPOINT_DIR
 
     ckpt = load_checkpoint(CHECKPOINT_DIR / "mnist-2d")
-    x = compress.rd_digits()[:40]
-    direct = compress.rate_distortion(ckpt.model, x, [1, 4])
-    saved = compress.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
+    x = lossy.rd_digits()[:40]
+    direct = lossy.rate_distortion(ckpt.model, x, [1, 4])
+    saved = lossy.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
     for name in ("bits", "wrong", "wrong_mu"):
         np.testing.assert_array_equal(saved[name], direct[name])
-    monkeypatch.setattr(compress, "rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
-    again = compress.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
+    monkeypatch.setattr(lossy, "rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
+    again = lossy.saved_rate_distortion(ckpt, x, [1, 4], directory=tmp_path)
     np.testing.assert_array_equal(again["wrong"], direct["wrong"])
     with pytest.raises(pytest.fail.Exception):  # other images are another key: computed, not read
-        compress.saved_rate_distortion(ckpt, compress.rd_digits()[40:80], [1, 4], directory=tmp_path)
+        lossy.saved_rate_distortion(ckpt, lossy.rd_digits()[40:80], [1, 4], directory=tmp_path)
 
 
 def test_the_coding_table_does_not_depend_on_the_thread_count(shipped, table, monkeypatch) -> None:

@@ -12,7 +12,7 @@ import pytest
 from vae import arraycache, load_checkpoint
 from vae import typicality as ty
 from vae.data import binarize, fixed_binarization
-from vae.compress import RD_BITS, rd_digits, saved_rate_distortion
+from vae.lossy import RD_BITS, rd_digits, saved_rate_distortion
 from vae.gallery import candidate_modes
 from vae.demos import DEMOS, demo_image
 from vae.quadrature import exact_posterior, prior_grid
@@ -133,7 +133,7 @@ def test_precompute_saves_every_set_and_the_gallery_modes_once(tmp_path, monkeyp
     log_px, elbo = (ty.split_scores(ckpt, "test", 4, True, s, directory=out) for s in ("log p(x)", "ELBO"))
     monkeypatch.setattr("vae.gallery.exact_posterior", lambda *_a, **_k: pytest.fail("recomputed"))
     assert set(candidate_modes(ckpt, log_px, elbo, np.zeros(4, int), None, directory=out)) == {0, 1, 2, 3}
-    monkeypatch.setattr("vae.compress.rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
+    monkeypatch.setattr("vae.lossy.rate_distortion", lambda *_a, **_k: pytest.fail("recomputed"))
     curve = saved_rate_distortion(ckpt, rd_digits(), RD_BITS, directory=out)
     assert curve["wrong"].shape == (len(RD_BITS),) and 0 <= curve["wrong"].min() <= curve["wrong"].max() <= 1
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -8,7 +8,8 @@ import numpy as np
 import streamlit as st
 
 from vae.anomaly import OodScores, ood_scores
-from vae.compress import RD_BITS, CodingTable, coding_table, rd_digits, saved_rate_distortion
+from vae.compress import CodingTable, coding_table
+from vae.lossy import RD_BITS, rd_digits, saved_rate_distortion
 from vae.inpaint import channel_grid
 from vae.quadrature import PriorGrid
 
@@ -26,7 +27,7 @@ def coding_table_for(handle: ModelHandle) -> CodingTable:
 
 @per_model(st.cache_data, show_spinner="Measuring the lossy mode on test digits…", max_entries=4)
 def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
-    """vae.compress.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis (saved on
+    """vae.lossy.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis (saved on
     disk per weights; shipped for the shipped models)."""
     return saved_rate_distortion(handle.ckpt, rd_digits(), RD_BITS)
 

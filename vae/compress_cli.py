@@ -32,7 +32,8 @@ from . import codecs
 from .atomic import atomic_write
 from .compress import (BYTE_ROUNDING_BITS, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_SET_DIGITS, SET_CHECK_BYTES,
                        STREAM_SUFFIX, CodingTable, StreamError, coding_table, decode, decode_many, decode_range,
-                       encode, encode_many, is_set_stream, rate_distortion)
+                       encode, encode_many, is_set_stream)
+from .lossy import rate_distortion
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import DataError, fixed_binarization
 from .model import VAE

@@ -1,7 +1,5 @@
-"""Turn an uploaded picture (or a drawing) into an MNIST-like tensor [1, 28, 28].
-
-Pure backend: no streamlit import, so it is testable and reusable. Everything a user can get
-wrong raises `ImageError`, whose message is fit to show them as it is.
+"""Turn an uploaded picture (or a drawing) into an MNIST-like tensor [1, 28, 28]. Everything a
+user can get wrong raises `ImageError`, whose message is fit to show them as it is.
 
 Pipeline for an upload (`prepare_image`):
   bytes --open_image--> PIL image (size-checked, decoded, frame 0, EXIF orientation applied)
@@ -15,10 +13,8 @@ Pipeline for an upload (`prepare_image`):
                            keeping aspect ratio (anti-aliased), place in 28x28 with the centre
                            of mass at (14, 14) (LeCun's recipe)
 
-`prepare_array` feeds a drawing canvas (ink 1 on 0 already) into the same `_ink_to_mnist`,
-without the shape step: the app's own pen is drawn at an MNIST-like width, and the
-out-of-distribution sets of vae/anomaly.py (letters) are built through it as they are.
-"""
+`prepare_array` feeds a drawing (ink 1 on 0) into `_ink_to_mnist` without the shape step: the
+app's pen draws at an MNIST-like width, and vae/anomaly.py builds its letters through it."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from . import arraycache
 from .arraycache import cached_array, load_saved
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .data import Split, fixed_binarization, image_rows, load_mnist
-from .compress import RD_BITS, rd_digits, rd_key, saved_rate_distortion
+from .lossy import RD_BITS, rd_digits, rd_key, saved_rate_distortion
 from .gallery import candidate_modes, modes_key
 from .model import VAE
 from .quadrature import PriorGrid, elbo_on_q_box, prior_grid, quadrature_log_px
@@ -190,7 +190,7 @@ def precompute(ckpt: Checkpoint, directory: Path | None = None, scores: tuple[Sc
     """Every set the Typicality page reads for this model (PAGE_SETS x scores x binarisation),
     scored and saved in `directory` (default: SHIPPED_DIR, the repository's checkpoints/scores/),
     and beside them the Posterior page's gallery modes (vae.gallery.candidate_modes) and the
-    Compress page's lossy curve (vae.compress.saved_rate_distortion).
+    Compress page's lossy curve (vae.lossy.saved_rate_distortion).
     Returns how many arrays were computed (ones already there are kept). progress(done, total)
     counts images over all the sets to compute."""
     directory = directory or arraycache.SHIPPED_DIR
