@@ -27,12 +27,12 @@ SLIDER = '[data-testid="stSlider"] input[type="range"]'
 RERUN_DONE = r"""(target) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.dataset.testScriptState !== 'notRunning') return false;
-  for (const el of document.querySelectorAll('[data-testid="stMarkdownContainer"]')) {
-    const m = /^z = \(([+-]\d+\.\d\d), /.exec(el.textContent.trim());
-    if (m) return Math.abs(parseFloat(m[1]) - target) < 1e-3;
-  }
-  return false;
+  const img = document.querySelector('img[alt^="E[x|z] at z = ("]');  // the decoder's picture
+  const m = img && /at z = \(([+-]\d+\.\d\d), /.exec(img.alt);
+  return Boolean(m) && Math.abs(parseFloat(m[1]) - target) < 1e-3;
 }"""
+# The decoder page's picture of E[x|z] names its z in its alt text: "E[x|z] at z = (+0.20, -1.05)".
+SHOWN_Z = re.compile(r'alt="E\[x\|z\] at z = \(([+-]\d+\.\d\d), ')
 # Resolves once the app has stayed idle for `quiet` ms (a freshly mounted component may send
 # its first value and cause one more run right after the page's first run).
 SETTLED = r"""(quiet) => new Promise((resolve) => {
@@ -111,7 +111,7 @@ class Run:
     ok: bool  # finished (not timed out, not a compile error or a missing page)
     ms: float  # message sent -> script finished and its images fetched
     finished: int | None = None  # ForwardMsg.ScriptFinishedStatus
-    shown_z1: float | None = None  # the decoder's "z = (z1, z2)" read-out, if it was drawn
+    shown_z1: float | None = None  # z1 of the decoder's picture (its alt text), if it was drawn
     exceptions: int = 0
     error_alerts: int = 0
 
@@ -238,8 +238,8 @@ class ProtocolSession:
                     elif which == "alert":
                         self.alerts += 1
                         run.error_alerts += element.alert.format == Alert.ERROR
-                    elif which == "markdown" and element.markdown.body.startswith("z = **("):
-                        run.shown_z1 = float(element.markdown.body[7:].split(",")[0])
+                    elif which == "html" and (m := SHOWN_Z.search(element.html.body)):
+                        run.shown_z1 = float(m.group(1))
                     elif which == "imgs":
                         media += [img.url for img in element.imgs.imgs]
                 elif kind == "navigation":

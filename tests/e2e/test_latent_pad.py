@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.browser import DECODED
 from bench.pad import PAD, scripted_drag, wait_pad_ready
 from vae import list_checkpoints, load_checkpoint
 from vae.checkpoint import checkpoint_name
@@ -35,16 +36,16 @@ def _open_decoder(page, server: str, query: str = "") -> str:
 
 
 def _shown_z(page) -> str:
-    """The committed z as the page's Python markdown prints it, e.g. "(+0.20, -1.05)"."""
-    text = page.locator('[data-testid="stMarkdown"]').filter(has_text="‖z‖").first.inner_text()
+    """The committed z as the server's picture of E[x|z] names it, e.g. "(+0.20, -1.05)"."""
+    text = page.locator(DECODED).first.get_attribute("alt")
     return re.search(r"z = (\([+-]\d+\.\d\d, [+-]\d+\.\d\d\))", text).group(1)
 
 
 def _wait_shown_z(page, expected: str, timeout: float = 20_000) -> None:
     page.wait_for_function(
-        """(want) => [...document.querySelectorAll('[data-testid="stMarkdown"]')]
-                      .some((el) => el.innerText.includes('z = ' + want) && el.innerText.includes('‖z‖'))""",
-        arg=expected, timeout=timeout)
+        """([sel, want]) => { const img = document.querySelector(sel);
+                              return Boolean(img) && img.alt.endsWith('z = ' + want); }""",
+        arg=[DECODED, expected], timeout=timeout)
     wait_idle(page)
 
 

@@ -120,8 +120,8 @@ async def _press(page, k: int, direction: int, stats: Session, timeout_error) ->
         stats.notes.append(await page.evaluate(
             """(sel) => ({focused: document.activeElement === document.querySelector(sel),
                          state: document.querySelector('[data-testid="stApp"]').dataset.testScriptState,
-                         z: [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
-                              .map(e => e.textContent).filter(t => t.startsWith('z = '))})""", SLIDER))
+                         z: [...document.querySelectorAll('img[alt^="E[x|z] at z"]')].map(e => e.alt)})""",
+            SLIDER))
         return False
     stats.latencies_ms.append((time.perf_counter() - start) * 1000)
     stats.steps += 1
