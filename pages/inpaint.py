@@ -15,7 +15,6 @@ from ui.canvas import drawing_canvas
 from ui.images import image_input, show_digit, show_digits
 from ui.latent_plane import latent_plane
 from ui.models import quadrature_grid
-from ui.tasks import channel_grid_for
 from vae import data
 from vae.figures import pixel_map_figure
 from vae.inpaint import encoder_guess, mask, plane_layers, posterior, sample_completions, uncertainty_bits
@@ -58,8 +57,7 @@ shown = noisy if how == "Flip noise" else x
 if not observed.any():
     st.warning("Every pixel is hidden: the answer is the prior's average digit.")
 
-seen = channel_grid_for(handle, np.packbits(observed.reshape(-1)).tobytes(), rho)
-post = posterior(handle.model, shown, observed, rho, quadrature_grid(handle), seen)
+post = posterior(handle.model, shown, observed, rho, quadrature_grid(handle))
 guess, _, _ = encoder_guess(handle.model, shown, observed)
 given = np.where(observed, shown, 0.5).astype(np.float32)  # hidden pixels grey
 

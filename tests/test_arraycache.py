@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from vae.arraycache import cached_array, key_path
@@ -71,3 +72,40 @@ def test_shipped_folder_is_read_first_and_never_written(tmp_path, monkeypatch) -
     assert [p.name for p in shipped.iterdir()] == [key_path(key, shipped).name]  # not written
     assert key_path(other, cache).exists()
     assert arraycache.load_saved(other).tolist() == [1.0, 1.0] and arraycache.load_saved({"what": "x"}) is None
+
+
+def test_saved_arrays_are_computed_once_then_mapped_for_each_use(tmp_path) -> None:
+    from vae.arraycache import saved_arrays
+
+    calls = []
+
+    def compute() -> dict[str, np.ndarray]:
+        calls.append(1)
+        return {"big": np.arange(12, dtype=np.int32).reshape(3, 4), "small": np.array([0.5])}
+
+    key = {"what": "demo table", "version": 1}
+    first = saved_arrays(key, ("big", "small"), compute, tmp_path)()
+    again = saved_arrays(key, ("big", "small"), compute, tmp_path)  # another process would do this
+    arrays = again()
+    assert len(calls) == 1 and len(list(tmp_path.iterdir())) == 2
+    assert isinstance(arrays["big"], np.memmap) and not arrays["big"].flags.writeable
+    expected = np.arange(12, dtype=np.int32).reshape(3, 4)
+    np.testing.assert_array_equal(first["big"], expected)
+    np.testing.assert_array_equal(arrays["big"], expected)
+    assert arrays["small"].tolist() == [0.5]
+    del first, arrays  # (a file damaged in place shows through its mappings; atomic writes never do that)
+    # Damaged after the opener was made: computed again, and still right.
+    key_path({**key, "part": "big"}, tmp_path).write_bytes(b"\x93NUMPY garbage")
+    np.testing.assert_array_equal(again()["big"], expected)
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="expected the arrays"):
+        saved_arrays({"what": "other"}, ("big", "missing"), compute, tmp_path)
+
+
+def test_saved_arrays_without_a_writable_cache_are_held_in_memory(tmp_path) -> None:
+    from vae.arraycache import saved_arrays
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    opener = saved_arrays({"what": "demo"}, ("a",), lambda: {"a": np.ones(3)}, blocker / "sub")
+    assert opener()["a"].tolist() == [1.0, 1.0, 1.0] and not isinstance(opener()["a"], np.memmap)

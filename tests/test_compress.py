@@ -342,3 +342,19 @@ def test_the_coding_table_does_not_depend_on_the_thread_count(shipped, table, mo
         torch.set_num_threads(threads)
     np.testing.assert_array_equal(single.counts, table.counts)
     np.testing.assert_array_equal(single.order, table.order)
+
+
+def test_the_saved_table_is_the_built_one_mapped_from_its_files(shipped, table, digits, tmp_path, monkeypatch) -> None:
+    """The app maps the coding table from the array cache (ui.tasks.coding_table_for): every
+    part equal to a fresh build, the same streams, and no second build once saved."""
+    from vae import arraycache, gridcoder
+
+    monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path)
+    saved = gridcoder.saved_coding_table(shipped.model, {"weights_sha256": "test"})()
+    for name in ("order", "counts", "z", "log_prior_mass", "initial_log_weights", "watch_zero_cum", "watch_one_gain"):
+        np.testing.assert_array_equal(getattr(saved, name), getattr(table, name))
+    assert isinstance(saved.counts, np.memmap) and saved.model_id == table.model_id
+    assert compress.encode(saved, digits[0]).stream == compress.encode(table, digits[0]).stream
+    monkeypatch.setattr(gridcoder, "coding_table", lambda *a, **k: pytest.fail("built again"))
+    stream = compress.encode(gridcoder.saved_coding_table(shipped.model, {"weights_sha256": "test"})(), digits[1]).stream
+    np.testing.assert_array_equal(compress.decode(table, stream), digits[1])

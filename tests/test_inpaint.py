@@ -67,6 +67,8 @@ def test_complete_agrees_with_a_brute_force_grid(shipped, prior, digits, case) -
         if rho == 0:
             truth = np.where(observed, x, truth)
         np.testing.assert_allclose(ours, truth, atol=5e-3)
+    if rho == 0:  # the prior's grid serves as it is: no 31 MB copy per mask
+        assert inpaint.channel_grid(prior, observed).logits.data_ptr() == prior.logits.data_ptr()
 
 
 def test_observed_pixels_come_back_and_bad_input_is_refused(shipped, prior, digits) -> None:

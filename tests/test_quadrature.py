@@ -151,3 +151,17 @@ def test_evaluate_cli_adds_nll_quadrature(shipped, capsys) -> None:
     metrics = json.loads(capsys.readouterr().out)
     assert 50 < metrics["nll_quadrature"] < 250
     assert metrics["nll_quadrature"] <= metrics["nll_iwae"] + 0.5  # log p(x) >= IWAE bound
+
+
+def test_the_saved_grid_is_the_decoded_one_mapped_from_its_file(shipped, test_x, grid, log_px, tmp_path, monkeypatch) -> None:
+    """The app maps the grid from the array cache (ui.models.quadrature_grid): the same numbers
+    as decoding it, and nothing decoded again once the file is there."""
+    from vae import arraycache
+
+    monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path)
+    saved = quad.saved_prior_grid(shipped.model, {"weights_sha256": "test"})()
+    assert torch.equal(saved.logits, grid.logits) and torch.equal(saved.softplus_sum, grid.softplus_sum)
+    assert np.array_equal(saved.axis, grid.axis) and saved.step == grid.step
+    np.testing.assert_array_equal(quad.quadrature_log_px(shipped.model, test_x, saved).numpy(), log_px)
+    monkeypatch.setattr(quad, "prior_grid", lambda *a, **k: pytest.fail("decoded again"))
+    assert isinstance(quad.saved_prior_grid(shipped.model, {"weights_sha256": "test"})().logits, torch.Tensor)

@@ -13,6 +13,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from vae.data import DataError, Split, load_mnist
 from vae.holes import aggregate_posterior_density_grid
 from vae.latent import Manifold, Spacing, decode_grid, encode_images, grid_axis
 from vae.model import VAE, ConditionedVAE
-from vae.quadrature import PriorGrid, prior_grid
+from vae.quadrature import PriorGrid, saved_prior_grid
 from vae.render import png_bytes, upscale
 from vae.typicality import RANKED_IMAGES, REFERENCE_IMAGES, Score, scores_saved, split_scores
 
@@ -263,15 +264,25 @@ def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) ->
 # scores ship in checkpoints/scores/; a model trained in the app gets the defaults from its job.
 
 
-# 31 MB each (10,000 cells x 784 logits): the largest thing a model costs the server, so only
-# the latest stays (a class mostly shares one model; Compare needs none). A page of another
-# model, or a CVAE's image of another class, decodes its grid again (~0.5 s, with a spinner).
-# Scores of whole sets are saved on disk and need no grid. Measured: every shipped model on
-# every page, then a training job, left the server at 809 MB with two kept, 980 MB with four.
-@per_model(st.cache_resource, show_spinner="Decoding the latent grid…", max_entries=1)
+def model_key(handle: ModelHandle, label: int | None = None) -> dict[str, object]:
+    """What names a model's saved tables in the array cache (vae/arraycache.py): its weights'
+    content hash (a retrained file is a new model) and, for a CVAE, the digit class."""
+    return {"weights_sha256": handle.ckpt.weights_sha256, "label": label}
+
+
+# The grid is 31 MB (10,000 cells x 784 logits), the largest thing a model costs: decoded once
+# per weights (~0.5 s) into the array cache and mapped from there for each use, so the server
+# holds none of it between runs (one copy in the kernel's page cache serves every session and
+# replica). Only the opener (a few kB) is cached here, for every model and CVAE class.
+@per_model(st.cache_resource, show_spinner="Decoding the latent grid (once for these weights)…", max_entries=64)
+def _grid_opener(handle: ModelHandle, label: int | None = None) -> Callable[[], PriorGrid]:
+    return saved_prior_grid(handle.view(label), model_key(handle, label))
+
+
 def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:
-    """The decoded level 0 of the quadrature (shared by all sessions: read-only)."""
-    return prior_grid(handle.view(label))
+    """The decoded level 0 of the quadrature, mapped read-only: hold it for one run (or one
+    computation), don't cache it."""
+    return _grid_opener(handle, label)()
 
 
 def eta_text(seconds: float | None) -> str:

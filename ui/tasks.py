@@ -4,25 +4,32 @@ inpaint, anomaly); this only keeps their results per model (ui/cache.py `per_mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
 from vae.anomaly import OodScores, ood_scores
-from vae.compress import CodingTable, coding_table
+from vae.gridcoder import CodingTable, saved_coding_table
 from vae.lossy import RD_BITS, rd_digits, saved_rate_distortion
-from vae.inpaint import channel_grid
-from vae.quadrature import PriorGrid
 
 from .cache import per_model
-from .models import ModelHandle, quadrature_grid
+from .models import ModelHandle, model_key, quadrature_grid
 
 
-# 40 MB (25,600 grid points x 784 pixels as 16-bit counts): shared read-only by all sessions;
-# one model's at a time (another model's page rebuilds its own, ~1 s).
-@per_model(st.cache_resource, show_spinner="Decoding the coding grid…", max_entries=1)
+# The table is 50 MB (25,600 grid points x 784 pixels as 16-bit counts, and its watch points):
+# built once per weights (~1 s) into the array cache, then mapped from there for each use, so
+# the server holds none of it between runs and the kernel keeps one copy for every session and
+# replica. Only the opener (a few kB) is cached here.
+@per_model(st.cache_resource, show_spinner="Decoding the coding grid (once for these weights)…", max_entries=16)
+def _coding_table_opener(handle: ModelHandle) -> Callable[[], CodingTable]:
+    return saved_coding_table(handle.model, model_key(handle))
+
+
 def coding_table_for(handle: ModelHandle) -> CodingTable:
-    """The lossless coder's shared model (vae/gridcoder.py); ValueError for a CVAE."""
-    return coding_table(handle.model)
+    """The lossless coder's shared model (vae/gridcoder.py), mapped read-only: hold it for one
+    run, don't cache it. ValueError for a CVAE."""
+    return _coding_table_opener(handle)()
 
 
 @per_model(st.cache_data, show_spinner="Measuring the lossy mode on test digits…", max_entries=4)
@@ -30,15 +37,6 @@ def rate_distortion_curve(handle: ModelHandle) -> dict[str, np.ndarray]:
     """vae.lossy.rate_distortion on RD_DIGITS test digits at RD_BITS bits per axis (saved on
     disk per weights; shipped for the shipped models)."""
     return saved_rate_distortion(handle.ckpt, rd_digits(), RD_BITS)
-
-
-# 31 MB each (the 10,000-cell grid's logits seen through one mask and flip rate): only the
-# latest stays; another mask or rate is a new one anyway (~0.5 s from the quadrature grid).
-@per_model(st.cache_resource, show_spinner=False, max_entries=1)
-def channel_grid_for(handle: ModelHandle, observed_bytes: bytes, rho: float) -> PriorGrid:
-    """vae.inpaint.channel_grid for a mask (np.packbits of the bool [28, 28], hashable) and rho."""
-    observed = np.unpackbits(np.frombuffer(observed_bytes, np.uint8))[:784].astype(bool).reshape(28, 28)
-    return channel_grid(quadrature_grid(handle), observed, rho)
 
 
 OOD_PER_SET = 60  # images per out-of-distribution set on the Typicality page (the benchmark: 300)

@@ -8,6 +8,11 @@ files and old ones are never read as new. Files are plain .npy read with allow_p
 written atomically (vae/atomic.py), and only under the project's data/ folder (unless an
 operator sets LATENT_EXPLORER_CACHE_DIR). A missing, damaged or mismatched file is recomputed.
 
+Big read-only tables (a model's decoded quadrature grid, 31 MB; the lossless coder's table,
+50 MB) are kept here too, by `saved_arrays`, and memory-mapped on each use instead of held by
+the server: the kernel's page cache keeps one copy for every session and every replica, and a
+server holds none of it between uses (measured: 761 -> see README's memory figures).
+
 SHIPPED_DIR (checkpoints/scores/, in the repository) holds the same kind of files for the shipped
 checkpoints, written by `python -m vae.typicality --precompute` (`make train` runs it): it is
 read first and never written by the app, so a fresh clone has them without computing.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,13 +69,13 @@ def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
     return array
 
 
-def load_saved(key: dict[str, object], directory: Path | None = None) -> np.ndarray | None:
+def load_saved(key: dict[str, object], directory: Path | None = None, mmap: bool = False) -> np.ndarray | None:
     """The saved array for `key` (in `directory`, or SHIPPED_DIR then CACHE_DIR), or None if no
-    trustworthy file holds it (then cached_array would compute)."""
+    trustworthy file holds it (then cached_array would compute); with mmap, mapped read-only."""
     folders = [directory] if directory is not None else [SHIPPED_DIR, CACHE_DIR]
     for folder in folders:
         try:
-            array = np.load(key_path(key, folder), allow_pickle=False)
+            array = np.load(key_path(key, folder), allow_pickle=False, mmap_mode="r" if mmap else None)
         except (OSError, ValueError, EOFError):
             continue
         if _matches(array, key):
@@ -81,3 +87,55 @@ def _matches(array: np.ndarray, key: dict[str, object]) -> bool:
     if "dtype" in key and str(array.dtype) != key["dtype"]:
         return False
     return "shape" not in key or list(array.shape) == list(key["shape"])  # type: ignore[arg-type]
+
+
+def saved_arrays(key: dict[str, object], names: tuple[str, ...],
+                 compute: Callable[[], dict[str, np.ndarray]],
+                 directory: Path | None = None) -> Callable[[], dict[str, np.ndarray]]:
+    """compute() -> the arrays `names`, once per key (in any process: each saved as its own file,
+    keyed by `key` and its name); returns an opener that maps them read-only on each call. A
+    mapping lives as long as the arrays it returned (and tensors made from them): callers hold
+    them for one use, never in a cache. Where the files cannot be written (a read-only disk) or
+    read back, the opener returns the computed arrays, then held in memory."""
+    parts = {name: {**key, "part": name} for name in names}
+    held: dict[str, np.ndarray] = {}
+
+    def mapped() -> dict[str, np.ndarray] | None:
+        arrays = {name: load_saved(k, directory, mmap=True) for name, k in parts.items()}
+        return None if any(a is None for a in arrays.values()) else arrays  # type: ignore[return-value]
+
+    def computed() -> dict[str, np.ndarray]:
+        arrays = compute()
+        if set(arrays) != set(names):
+            raise ValueError(f"expected the arrays {sorted(names)}, got {sorted(arrays)}")
+        return {name: np.ascontiguousarray(arrays[name]) for name in names}
+
+    if mapped() is None:
+        arrays = computed()
+        try:
+            for name, array in arrays.items():
+                atomic_write(key_path(parts[name], directory or CACHE_DIR),
+                             lambda fh, a=array: np.save(fh, a, allow_pickle=False))
+        except (OSError, ValueError):
+            held.update(arrays)  # nowhere to save them: keep them in memory
+        del arrays
+
+    def open_arrays() -> dict[str, np.ndarray]:
+        arrays = None if held else mapped()
+        if arrays is None:  # unsaved, or deleted or damaged since it was saved
+            if not held:
+                held.update(computed())
+            return dict(held)
+        return arrays
+
+    return open_arrays
+
+
+def readonly_tensor(array: np.ndarray) -> "torch.Tensor":  # noqa: F821 - torch imported lazily
+    """A torch view of a read-only (mapped) array, without a copy. torch warns that writing
+    to it is undefined: callers only read (the grids are shared)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)

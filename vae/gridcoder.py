@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .arraycache import saved_arrays
 from .model import VAE
 
 GRID_N = 160  # grid cells per axis ...
@@ -87,13 +88,8 @@ class CodingTable:
 def coding_table(model: VAE, n: int = GRID_N, radius: float = GRID_RADIUS) -> CodingTable:
     """Decode the grid once (in float64, so the 16-bit counts do not depend on float32
     rounding) and quantise it. ValueError for a model it cannot code."""
-    if model.config.latent_dim != 2:
-        raise ValueError("lossless coding by grid needs a 2-D latent space")
-    if getattr(model, "conditional", False):
-        raise ValueError("lossless coding needs an unconditional model (a CVAE needs the digit's label)")
-    step = 2.0 * radius / n
-    axis = -radius + (np.arange(n) + 0.5) * step  # [n]
-    z = np.stack(np.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)  # [G, 2], z1 fastest
+    _check_codable(model)
+    z, log_mass, initial = _grid_points(n, radius)
     decoder = copy.deepcopy(model).double()  # the shared model is never mutated
     zt = torch.from_numpy(z)
     # One-off and the biggest decode a page asks for (25,600 z's in float64: 2.5 s on one core):
@@ -110,9 +106,6 @@ def coding_table(model: VAE, n: int = GRID_N, radius: float = GRID_RADIUS) -> Co
     # (G * sum c^2 - (sum c)^2), so the order is the same on every machine; ties by index.
     spread = [len(z) * int((row * row).sum()) - int(row.sum()) ** 2 for row in counts]
     order = np.array(sorted(range(len(spread)), key=lambda i: (-spread[i], i)), np.int64)
-    log_mass = -0.5 * (z ** 2).sum(axis=1)  # cells of equal area: prior mass ∝ N(z; 0, I)
-    log_mass -= np.log(np.exp(log_mass).sum())
-    initial = np.rint(log_mass / np.log(2.0) * (1 << LOG_FRAC_BITS)).astype(np.int64)
     ordered_counts = np.ascontiguousarray(counts[order]).astype(np.uint16)
     watch = ordered_counts[:, _blocks(n)[0]]  # [P, W]
     zero_cum = np.concatenate([np.zeros((1, watch.shape[1]), np.int64), np.cumsum(_LOG0[watch], axis=0)])
@@ -120,6 +113,49 @@ def coding_table(model: VAE, n: int = GRID_N, radius: float = GRID_RADIUS) -> Co
                        log_prior_mass=log_mass, initial_log_weights=initial,
                        watch_zero_cum=zero_cum.astype(np.int32),  # >= -784 * 24 * 2^12: fits
                        watch_one_gain=(_LOG1[watch] - _LOG0[watch]).astype(np.int32))
+
+
+def _check_codable(model: VAE) -> None:
+    if model.config.latent_dim != 2:
+        raise ValueError("lossless coding by grid needs a 2-D latent space")
+    if getattr(model, "conditional", False):
+        raise ValueError("lossless coding needs an unconditional model (a CVAE needs the digit's label)")
+
+
+def _grid_points(n: int, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell centres float64 [G, 2] (z1 fastest), log prior mass [G] (normalised), the same in
+    fixed-point log2 int64 [G]) of the n x n grid over [-radius, radius]^2."""
+    step = 2.0 * radius / n
+    axis = -radius + (np.arange(n) + 0.5) * step  # [n]
+    z = np.stack(np.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)  # [G, 2]
+    log_mass = -0.5 * (z ** 2).sum(axis=1)  # cells of equal area: prior mass ∝ N(z; 0, I)
+    log_mass -= np.log(np.exp(log_mass).sum())
+    return z, log_mass, np.rint(log_mass / np.log(2.0) * (1 << LOG_FRAC_BITS)).astype(np.int64)
+
+
+_SAVED = ("order", "counts", "watch_zero_cum", "watch_one_gain")  # the table's parts that need the decode
+
+
+def saved_coding_table(model: VAE, model_key: dict[str, object]) -> Callable[[], CodingTable]:
+    """coding_table(model), built once for the weights model_key names (in any process) and kept
+    in the array cache: returns an opener whose table maps its 50 MB from those files for as
+    long as the caller holds it (a server keeps none of it between uses). ValueError for a model
+    it cannot code."""
+    _check_codable(model)
+    key = {"what": "coding table", "version": 1, "torch": torch.__version__, "n": GRID_N,
+           "radius": GRID_RADIUS, "count_bits": COUNT_BITS, **model_key}
+    open_arrays = saved_arrays(key, _SAVED, lambda: _parts(coding_table(model)))
+    z, log_mass, initial = _grid_points(GRID_N, GRID_RADIUS)
+    ident = model_id(model)
+
+    def open_table() -> CodingTable:
+        return CodingTable(model_id=ident, z=z, log_prior_mass=log_mass, initial_log_weights=initial, **open_arrays())
+
+    return open_table
+
+
+def _parts(table: CodingTable) -> dict[str, np.ndarray]:
+    return {name: getattr(table, name) for name in _SAVED}
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

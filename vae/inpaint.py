@@ -89,9 +89,17 @@ def _check(x: np.ndarray, observed: np.ndarray, rho: float) -> tuple[np.ndarray,
 
 @torch.inference_mode()
 def channel_grid(prior: PriorGrid, observed: np.ndarray, rho: float = 0.0) -> PriorGrid:
-    """The decoded level 0 of the quadrature seen through an observation (no new decoding, but
-    0.5 s of softplus over 10,000 x 784 logits: worth caching per mask and rho)."""
-    logits = through(prior.logits, torch.from_numpy(np.asarray(observed, bool).reshape(-1)), float(rho))
+    """The decoded level 0 of the quadrature seen through an observation, without decoding.
+    With rho = 0 only the observed pixels count: the quadrature reads the grid as x·logits -
+    sum softplus(logits) with x = 0 where a pixel is missing, so the prior's logits serve as they
+    are (shared, no copy) and only the sum leaves the missing pixels out (80 ms). With rho > 0
+    every observed logit changes: a new [G, P] grid (31 MB, 0.26 s), for one computation."""
+    mask = torch.from_numpy(np.asarray(observed, bool).reshape(-1))  # [P]
+    if rho == 0:
+        softplus = torch.nn.functional.softplus(prior.logits) * mask  # [G, P], a temporary
+        return PriorGrid(axis=prior.axis, step=prior.step, logits=prior.logits,
+                         softplus_sum=softplus.sum(dim=-1), log_prior=prior.log_prior)
+    logits = through(prior.logits, mask, float(rho))
     return PriorGrid(axis=prior.axis, step=prior.step, logits=logits,
                      softplus_sum=torch.nn.functional.softplus(logits).sum(dim=-1), log_prior=prior.log_prior)
 
@@ -117,7 +125,7 @@ def posterior(model: VAE, x: np.ndarray, observed: np.ndarray, rho: float = 0.0,
               view_n: int = 160) -> MaskedPosterior:
     """p(z | x_obs) for one image x [28, 28] (pixels >= 0.5 are ink) and a bool [28, 28] mask of
     observed pixels; rho: the flip rate of the noisy channel (0: the observed pixels are exact).
-    Pass a cached `prior_grid(model)` and `channel_grid(prior, observed, rho)` to save time."""
+    Pass a cached `prior_grid(model)` (and `channel_grid(prior, observed, rho)`) to save time."""
     y, obs = _check(x, observed, rho)
     prior = prior if prior is not None else prior_grid(model)
     seen = seen if seen is not None else channel_grid(prior, obs, rho)

@@ -22,11 +22,13 @@ The Monte-Carlo bounds (ELBO, IWAE) are in vae/bounds.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .arraycache import readonly_tensor, saved_arrays
 from .data import image_rows
 from .model import (
     VAE,
@@ -128,20 +130,49 @@ class PosteriorGrid:
         return self.log_px - self.elbo
 
 
+def _cell_centres(radius: float, n: int) -> tuple[np.ndarray, float]:
+    """(ascending centres [n] of n cells tiling [-radius, radius], the cell side)."""
+    step = 2.0 * radius / n
+    return -radius + (np.arange(n) + 0.5) * step, step
+
+
 @torch.inference_mode()
 def prior_grid(model: VAE, radius: float = COARSE_RADIUS, n: int = COARSE_N,
                batch_size: int = 4096) -> PriorGrid:
     """Decode the level-0 n x n cell centres over [-radius, radius]^2 (once per model)."""
     if model.config.latent_dim != 2:
         raise ValueError("grid quadrature needs a 2-D latent space")
-    step = 2.0 * radius / n
-    axis = -radius + (np.arange(n) + 0.5) * step  # [n]
+    axis, step = _cell_centres(radius, n)
     a = torch.tensor(axis, dtype=torch.float32)
     z = torch.stack(torch.meshgrid(a, a, indexing="xy"), dim=-1).reshape(-1, 2)  # [n*n, 2]
     logits = torch.cat([model.decode_logits(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
     return PriorGrid(axis=axis, step=step, logits=logits,
                      softplus_sum=torch.nn.functional.softplus(logits).sum(dim=-1),
                      log_prior=standard_normal_log_density(z))
+
+
+def saved_prior_grid(model: VAE, model_key: dict[str, object]) -> Callable[[], PriorGrid]:
+    """prior_grid(model), decoded once for the weights model_key names (in any process) and
+    kept in the array cache: returns an opener whose PriorGrid maps the 31 MB of logits from that
+    file for as long as the caller holds it (a server keeps none of it between uses)."""
+    key = {"what": "quadrature level 0", "version": 1, "torch": torch.__version__,
+           "radius": COARSE_RADIUS, "n": COARSE_N, **model_key}
+
+    def compute() -> dict[str, np.ndarray]:
+        grid = prior_grid(model)
+        return {"logits": grid.logits.numpy(), "softplus_sum": grid.softplus_sum.numpy(),
+                "log_prior": grid.log_prior.numpy()}
+
+    open_arrays = saved_arrays(key, ("logits", "softplus_sum", "log_prior"), compute)
+    axis, step = _cell_centres(COARSE_RADIUS, COARSE_N)
+
+    def open_grid() -> PriorGrid:
+        arrays = open_arrays()
+        return PriorGrid(axis=axis, step=step, logits=readonly_tensor(arrays["logits"]),
+                         softplus_sum=readonly_tensor(arrays["softplus_sum"]),
+                         log_prior=readonly_tensor(arrays["log_prior"]))
+
+    return open_grid
 
 
 def _coarse_points(prior: PriorGrid) -> torch.Tensor:
