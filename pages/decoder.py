@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import inline_img, show_samples
+from ui.images import caption_html, inline_img, show_samples
 from ui.latent_plane import decoder_summary, latent_plane
 from ui.layers import means_layer
 from ui.urlstate import linked, put, url_number
@@ -68,8 +68,8 @@ def decoder_panel() -> None:
         picture = inline_img(png_bytes(mean), 112, f"E[x|z] at z = ({z1:+.2f}, {z2:+.2f})")
         st.html(f'<div style="display:flex;gap:1rem;align-items:center"><div style="flex:none">{picture}</div><div>'
                 f"z = <b>({z1:+.2f}, {z2:+.2f})</b> · ‖z‖ = {np.hypot(z1, z2):.2f}"
-                '<p style="font-size:0.875rem;color:rgba(49,51,63,0.6);margin:0.25rem 0 0">The same z '
-                "decoded on the server by PyTorch, as the other pages and a shared link see it.</p></div></div>")
+                + caption_html("The same z decoded on the server by PyTorch, as the other pages and a shared "
+                               "link see it.", top="0.25rem") + "</div></div>")
         count = st.select_slider("Binary samples x ~ p(x|z)", [0, 4, 8, 16], 8, key="dec_samples")
         if count:
             show_samples(np.repeat(mean[None], count, axis=0), seed=st.session_state.get("dec_seed", 0),

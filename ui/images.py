@@ -34,16 +34,17 @@ def show_png(png: bytes, caption: str | None = None, width: int | None = None, i
     inline: in the page's own message as a data: URL (a small PNG redrawn on every slider step
     then costs no second request to the server's media endpoint after the rerun's reply)."""
     if inline:
-        st.html(inline_img(png, width, alt) + (_caption_html(caption) if caption else ""))
+        st.html(inline_img(png, width, alt) + (caption_html(caption) if caption else ""))
         return
     st.image(png, output_format="PNG", width=width if width else "content")
     if caption:
         st.caption(caption)
 
 
-def _caption_html(text: str) -> str:
-    """Plain text (escaped) styled as Streamlit's captions, for an inline picture's element."""
-    return (f'<p style="font-size:0.875rem;color:rgba(49,51,63,0.6);margin:0.5rem 0 0;line-height:1.5">'
+def caption_html(text: str, top: str = "0.5rem") -> str:
+    """Plain text (escaped) styled as Streamlit's captions, for an element made with st.html
+    (a picture and its words in one element: one update for the browser)."""
+    return (f'<p style="font-size:0.875rem;color:rgba(49,51,63,0.6);margin:{top} 0 0;line-height:1.5">'
             f"{html.escape(text)}</p>")
 
 
