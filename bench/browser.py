@@ -10,6 +10,9 @@
   (the commit's round trip: link to the decoder, CVAE style row)
 - rss_mb: the server's resident memory after visiting every page (cold: the server's saved
   arrays go to an empty temporary folder, so the typicality scores are computed, not read)
+- array_cache_mb: what that folder then holds: the decoded grids and coding tables the pages map
+  from files for each use (vae.arraycache.saved_arrays), in the kernel's page cache rather than
+  the server's memory, one copy for every replica
 - concurrency: N sessions pressing slider keys for T seconds at once; errors and round trips
   (timed to the z read-out's update, the same rerun that ships the image)
 """
@@ -180,6 +183,10 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def folder_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+
+
 def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 30.0) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
@@ -243,6 +250,7 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
                 page.wait_for_selector('[data-testid="stApp"]')
                 wait_idle(page)
             results["rss_mb"] = rss_mb(server.pid)
+            results["array_cache_mb"] = folder_mb(Path(cold_cache.name))
 
             # Every shipped model on every page, then one training run from the Train page.
             for name in shipped_models():
