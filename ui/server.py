@@ -113,6 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     warm_imports()
     from streamlit.web.cli import main as streamlit_main
 
+    from ui.shell import use_app_navigation
+
+    use_app_navigation()  # app.py's st.navigation from the first request (ui/shell.py)
+
     sys.argv = ["streamlit", "run", APP, *(sys.argv[1:] if argv is None else argv)]
     streamlit_main(prog_name="streamlit")
 

@@ -9,9 +9,11 @@ multipage mode: until some session has run app.py (which calls st.navigation), a
 to a deep link such as /decoder runs pages/decoder.py on its own, with a narrow layout and a
 sidebar listing raw file names, and that mode sticks for later sessions. Each page calls
 `page_header()` first, which calls `ensure_app_shell()`: in legacy mode it switches the server to app.py's navigation and
-reruns, so the same URL is served by app.py (measured in tests/e2e/test_deep_link.py). It relies
-on one Streamlit internal, PagesManager.uses_pages_directory; tests/test_shell.py fails loudly if
-Streamlit stops using it the way this expects.
+reruns, so the same URL is served by app.py (measured in tests/e2e/test_deep_link.py). The
+launcher (`python -m ui.server`, what `make run` starts) makes that switch before the server
+listens (`use_app_navigation`), so legacy mode never starts there. It relies on one Streamlit
+internal, PagesManager.uses_pages_directory; tests/test_shell.py fails loudly if Streamlit stops
+using it the way this expects.
 """
 
 from __future__ import annotations
@@ -102,10 +104,23 @@ def page_header(title: str, caption: str | None = None, model: bool = True) -> M
     return handle
 
 
-def ensure_app_shell() -> None:
+def use_app_navigation() -> bool:
+    """Take the server out of the legacy pages/ mode (or keep it from ever entering it: the
+    launcher, ui/server.py, calls this before the server starts, so even a first request to
+    /model, which names no file in pages/, is served by app.py's navigation instead of
+    Streamlit's "Page not found" dialog over the main page). The same switch st.navigation itself
+    makes (streamlit/commands/navigation.py). True if the server was in legacy mode."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        # The same switch st.navigation itself makes (streamlit/commands/navigation.py).
-        PagesManager.uses_pages_directory = False
+    legacy = PagesManager.uses_pages_directory is not False
+    PagesManager.uses_pages_directory = False
+    return legacy
+
+
+def ensure_app_shell() -> None:
+    """For a server started without the launcher (`streamlit run app.py`): a first deep link
+    ran this page on its own; switch to app.py's navigation and run again."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and use_app_navigation():
         st.rerun()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,18 +18,22 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @contextlib.contextmanager
-def running_server(cwd: Path = ROOT, log_path: Path | None = None, env: dict[str, str] | None = None):
-    """Start `streamlit run app.py` in `cwd` on a free port; yield (url, process, log path);
-    stop it. Fails the test with the server's log if it does not become healthy. A log_path
-    given by the caller is kept; the default one is removed afterwards. `env`: variables to
-    set for the server (e.g. its own checkpoint folder).
+def running_server(cwd: Path = ROOT, log_path: Path | None = None, env: dict[str, str] | None = None,
+                   plain: bool = False):
+    """Start the app (ui.server's launcher; with `plain`, bare `streamlit run app.py`) in `cwd`
+    on a free port; yield (url, process, log path); stop it. Fails the test with the server's
+    log if it does not become healthy. A log_path given by the caller is kept; the default one
+    is removed afterwards. `env`: variables to set for the server (e.g. its own checkpoint folder).
     """
     port = free_port()
     keep_log = log_path is not None
     log_path = log_path or ROOT / "tests" / f".streamlit-e2e-{port}.log"
     log = open(log_path, "w+")
+    command = streamlit_command(port)
+    if plain:  # what someone who skips the launcher runs: Streamlit's legacy pages/ mode can start
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", *command[3:]]
     proc = subprocess.Popen(
-        streamlit_command(port), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+        command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
