@@ -8,7 +8,7 @@ import streamlit as st
 from ui.charts import show_chart
 from ui.shell import page_header
 from ui.widgets import require_unconditional
-from ui.images import image_input, show_digit
+from ui.images import required_image, show_digit
 from ui.models import quadrature_grid
 from ui.tables import show_table
 from ui.tasks import coding_table_for, rate_distortion_curve
@@ -28,9 +28,7 @@ handle = page_header(
 )
 require_unconditional(handle, "A conditional VAE gives p(x | digit), not p(x).")
 
-inp = image_input("cmp", default_index=0, query_param="i")
-if inp is None:
-    st.stop()
+inp = required_image("cmp", default_index=0, query_param="i")
 how = st.radio("Binarise", ["at 0.5", "Bernoulli draw (seed 0), as in evaluation"], key="cmp_binarize",
                horizontal=True, help="The model is a distribution over black-and-white images. At 0.5: "
                                      "what `python -m vae.compress encode` does. A Bernoulli draw: how "

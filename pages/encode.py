@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ui.shell import page_header
-from ui.images import image_input, input_label, show_digit, show_digits
+from ui.images import input_label, required_image, show_digit, show_digits
 from ui.models import test_images, test_latents
 from ui.latent_plane import latent_plane
 from ui.layers import means_layer
@@ -17,9 +17,7 @@ handle = page_header(
     "encoded to q(z|x) = N(μ, diag σ²), and decoded back.",
 )
 
-inp = image_input("enc", default_index=0)
-if inp is None:
-    st.stop()
+inp = required_image("enc", default_index=0)
 label = input_label(handle, inp, "enc_label")
 model = handle.view(label)  # a CVAE also needs the label
 Q_COLOR = "#e6a800"  # q(z|x): its ellipses and mean

@@ -12,7 +12,7 @@ from ui.charts import show_chart
 from ui.shell import page_header
 from ui.widgets import require_unconditional
 from ui.canvas import drawing_canvas
-from ui.images import image_input, show_digit, show_digits
+from ui.images import required_image, show_digit, show_digits
 from ui.latent_plane import latent_plane
 from ui.models import quadrature_grid
 from vae import data
@@ -31,9 +31,7 @@ handle = page_header(
 )
 require_unconditional(handle, "A conditional VAE needs the digit's label, which a partial image does not give.")
 
-inp = image_input("inp", default_index=0, query_param="i")
-if inp is None:
-    st.stop()
+inp = required_image("inp", default_index=0, query_param="i")
 x = data.binarize(inp.x, 0)  # the one binarisation (seed 0): the model's pixels are black or white
 
 how = st.segmented_control("Corrupt", [*HIDE, "Brush", "Flip noise"], default="Bottom half", required=True,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui.shell import page_header
 from ui.gallery import show_gallery
-from ui.images import image_input, input_label, show_digit
+from ui.images import input_label, required_image, show_digit
 from ui.models import quadrature_grid
 from ui.tables import show_table
 from ui.latent_plane import latent_plane
@@ -28,9 +28,7 @@ with st.expander("Images worth a look: large ELBO gaps, several modes, the most 
                  "digits on a border", icon=":material/photo_library:"):
     show_gallery(handle, on_pick=lambda i: st.session_state.update(post_source="Test image", post_index=i))
 
-inp = image_input("post", default_index=0, query_param="i")
-if inp is None:
-    st.stop()
+inp = required_image("post", default_index=0, query_param="i")
 label = input_label(handle, inp, key="post_label")
 model = handle.view(label)
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui.charts import show_chart
 from ui.shell import page_header
-from ui.images import image_input, input_label, show_digit, show_digits
+from ui.images import input_label, required_image, show_digit, show_digits
 from ui.models import (
     RANKED_IMAGES,
     REFERENCE_IMAGES,
@@ -61,9 +61,7 @@ if choice in DEMOS:
     if handle.conditional:
         label = st.selectbox("Digit label for the CVAE", list(range(10)), key="typ_demo_label")
 else:
-    inp = image_input("typ", default_index=0)
-    if inp is None:
-        st.stop()
+    inp = required_image("typ", default_index=0)
     x_given, source = inp.x, inp.source
     label = input_label(handle, inp, key="typ_label")
 model = handle.view(label)

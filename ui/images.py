@@ -144,6 +144,15 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
     return _prepare(data, "your drawing")
 
 
+def required_image(key: str, default_index: int = 0, query_param: str | None = None) -> InputImage:
+    """image_input for a page that has nothing to show without an image: the page stops there
+    (the input's own hint or error stays on screen) until there is one."""
+    inp = image_input(key, default_index=default_index, query_param=query_param)
+    if inp is None:
+        st.stop()
+    return inp
+
+
 def safe_file_name(name: str) -> str:
     """A visitor's file name reduced to letters, digits, '.', '-', '_' and spaces (60 chars):
     safe to show anywhere, including Markdown captions."""
