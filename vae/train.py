@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import torch
 
@@ -153,6 +153,14 @@ def train(
 
     result = TrainResult(model=model, best_val_bound=-math.inf, best_epoch=0)
     start_time = time.perf_counter()
+
+    def emit(kind: Literal["step", "epoch", "done"], epoch: int, step: int, **values: Any) -> TrainEvent:
+        event = TrainEvent(kind=kind, epoch=epoch, epochs=options.epochs, step=step,
+                           steps_per_epoch=steps_per_epoch, **values)
+        for cb in callbacks:
+            cb(event)
+        return event
+
     step = 0
     for epoch in range(1, options.epochs + 1):
         model.train()
@@ -168,20 +176,8 @@ def train(
             losses.total.backward()
             optimizer.step()
             step += 1
-            event = TrainEvent(
-                kind="step",
-                epoch=epoch,
-                epochs=options.epochs,
-                step=step,
-                steps_per_epoch=steps_per_epoch,
-                loss=losses.total.item(),
-                elbo=losses.elbo.item(),
-                kl=losses.kl.item(),
-                recon=losses.recon.item(),
-                elapsed_s=time.perf_counter() - start_time,
-            )
-            for cb in callbacks:
-                cb(event)
+            event = emit("step", epoch, step, loss=losses.total.item(), elbo=losses.elbo.item(),
+                         kl=losses.kl.item(), recon=losses.recon.item(), elapsed_s=time.perf_counter() - start_time)
             if should_stop is not None and should_stop():
                 result.stopped_early = True
                 break
@@ -203,36 +199,12 @@ def train(
                     extra={"epoch": epoch, "epochs": options.epochs, "train_time_s": round(elapsed, 1),
                            "options": vars(options)},
                 )
-        event = TrainEvent(
-            kind="epoch",
-            epoch=epoch,
-            epochs=options.epochs,
-            step=step,
-            steps_per_epoch=steps_per_epoch,
-            loss=event.loss,
-            val_elbo=val_elbo,
-            val_bound=val_bound,
-            best_val_bound=result.best_val_bound,
-            improved=improved,
-            elapsed_s=elapsed,
-            model=model,
-        )
+        event = emit("epoch", epoch, step, loss=event.loss, val_elbo=val_elbo, val_bound=val_bound,
+                     best_val_bound=result.best_val_bound, improved=improved, elapsed_s=elapsed, model=model)
         result.history.append(event)
-        for cb in callbacks:
-            cb(event)
     result.elapsed_s = time.perf_counter() - start_time
-    done = TrainEvent(
-        kind="done",
-        epoch=result.best_epoch,
-        epochs=options.epochs,
-        step=step,
-        steps_per_epoch=steps_per_epoch,
-        loss=float("nan"),
-        best_val_bound=result.best_val_bound,
-        elapsed_s=result.elapsed_s,
-    )
-    for cb in callbacks:
-        cb(done)
+    emit("done", result.best_epoch, step, loss=float("nan"), best_val_bound=result.best_val_bound,
+         elapsed_s=result.elapsed_s)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)  # "keeps the best": same weights as the file
     model.eval()
