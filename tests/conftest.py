@@ -31,6 +31,10 @@ for _shipped in sorted((ROOT / "checkpoints").glob("*.safetensors")):
 if (ROOT / "checkpoints" / "scores").is_dir():  # their shipped typicality scores, as a clone has them
     shutil.copytree(ROOT / "checkpoints" / "scores", Path(_CHECKPOINTS.name) / "scores")
 os.environ["LATENT_EXPLORER_CHECKPOINT_DIR"] = _CHECKPOINTS.name
+# Test servers skip the launcher's background build of every model's tables (ui/server.py: ~15 s
+# of CPU per fresh cache, competing with the tests' own timings); tests/test_saved_tables.py
+# runs it.
+os.environ["LATENT_EXPLORER_PREBUILD"] = "0"
 
 from vae import VAE, VAEConfig, arraycache, load_checkpoint  # noqa: E402
 from vae.checkpoint import CHECKPOINT_DIR  # noqa: E402

@@ -23,16 +23,15 @@ from streamlit.delta_generator import DeltaGenerator
 
 from .cache import per_model
 from .urlstate import linked, put, url_choice
-from vae.checkpoint import CHECKPOINT_DIR, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
+from vae.checkpoint import CHECKPOINT_DIR, DEFAULT_MODEL, Checkpoint, CheckpointError, checkpoint_name, list_checkpoints, load_checkpoint
 from vae.data import DataError, Split, load_mnist
 from vae.holes import aggregate_posterior_density_grid
 from vae.latent import Manifold, Spacing, decode_grid, encode_images, grid_axis
 from vae.model import VAE, ConditionedVAE
-from vae.quadrature import PriorGrid, saved_prior_grid
+from vae.quadrature import PriorGrid
 from vae.render import png_bytes, upscale
+from vae.model_tables import grid_opener
 from vae.typicality import RANKED_IMAGES, REFERENCE_IMAGES, Score, scores_saved, split_scores
-
-DEFAULT_MODEL = "mnist-2d"
 
 
 @dataclass(frozen=True)
@@ -264,19 +263,13 @@ def aggregate_density(handle: ModelHandle, radius: float = 4.0, n: int = 121) ->
 # scores ship in checkpoints/scores/; a model trained in the app gets the defaults from its job.
 
 
-def model_key(handle: ModelHandle, label: int | None = None) -> dict[str, object]:
-    """What names a model's saved tables in the array cache (vae/arraycache.py): its weights'
-    content hash (a retrained file is a new model) and, for a CVAE, the digit class."""
-    return {"weights_sha256": handle.ckpt.weights_sha256, "label": label}
-
-
 # The grid is 31 MB (10,000 cells x 784 logits), the largest thing a model costs: decoded once
-# per weights (~0.5 s) into the array cache and mapped from there for each use, so the server
-# holds none of it between runs (one copy in the kernel's page cache serves every session and
-# replica). Only the opener (a few kB) is cached here, for every model and CVAE class.
+# per weights (~0.5 s; the launcher builds the shipped models' in the background) into the array
+# cache and mapped from there for each use (vae/model_tables.py), so the server holds none of it
+# between runs. Only the opener (a few kB) is cached here, for every model and CVAE class.
 @per_model(st.cache_resource, show_spinner="Decoding the latent grid (once for these weights)…", max_entries=64)
 def _grid_opener(handle: ModelHandle, label: int | None = None) -> Callable[[], PriorGrid]:
-    return saved_prior_grid(handle.view(label), model_key(handle, label))
+    return grid_opener(handle.ckpt, label)
 
 
 def quadrature_grid(handle: ModelHandle, label: int | None = None) -> PriorGrid:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import subprocess
 import sys
 
 # Before torch is imported anywhere in this process (see the module docstring).
@@ -98,6 +99,24 @@ def warm_imports() -> None:
     import plotly.graph_objects  # noqa: F401 - the charts' builder, imported by several pages
 
 
+def prebuild_tables() -> subprocess.Popen | None:
+    """Start `python -m vae.model_tables` at the lowest priority for the checkpoints in the checkpoint
+    folder (the default model first): their grids and coding tables are built into the array
+    cache before most first visits need them (Compress's first visit on a fresh clone waited
+    ~4 s for its coding grid), in a process of its own, so none of its transient memory (a
+    160 MB float64 decode) stays with the server. A second start finds the files: ~2 s of one
+    core at nice 19, then it exits. LATENT_EXPLORER_PREBUILD=0 turns it off."""
+    if os.environ.get("LATENT_EXPLORER_PREBUILD", "1") == "0":
+        return None
+    from vae.checkpoint import CHECKPOINT_DIR, DEFAULT_MODEL, SUFFIX
+
+    shipped = sorted(CHECKPOINT_DIR.glob(f"*{SUFFIX}"), key=lambda p: (p.stem != DEFAULT_MODEL, p.name))
+    if not shipped:
+        return None
+    return subprocess.Popen([sys.executable, "-m", "vae.model_tables", "--nice", "19", *map(str, shipped)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def command(port: int, address: str = "127.0.0.1") -> list[str]:
     """The one command line that starts the app (`make run`'s, a benchmark's, a test's, each
     replica of `make serve`): this module as the launcher, headless, no file watcher."""
@@ -116,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     from ui.shell import use_app_navigation
 
     use_app_navigation()  # app.py's st.navigation from the first request (ui/shell.py)
+    prebuild_tables()
 
     sys.argv = ["streamlit", "run", APP, *(sys.argv[1:] if argv is None else argv)]
     streamlit_main(prog_name="streamlit")

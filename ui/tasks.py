@@ -10,20 +10,22 @@ import numpy as np
 import streamlit as st
 
 from vae.anomaly import OodScores, ood_scores
-from vae.gridcoder import CodingTable, saved_coding_table
+from vae.gridcoder import CodingTable
 from vae.lossy import RD_BITS, rd_digits, saved_rate_distortion
+from vae.model_tables import table_opener
 
 from .cache import per_model
-from .models import ModelHandle, model_key, quadrature_grid
+from .models import ModelHandle, quadrature_grid
 
 
 # The table is 50 MB (25,600 grid points x 784 pixels as 16-bit counts, and its watch points):
-# built once per weights (~1 s) into the array cache, then mapped from there for each use, so
-# the server holds none of it between runs and the kernel keeps one copy for every session and
-# replica. Only the opener (a few kB) is cached here.
+# built once per weights (~1 s; the launcher builds the shipped models' in the background) into
+# the array cache, then mapped from there for each use (vae/model_tables.py), so the server holds none
+# of it between runs and the kernel keeps one copy for every session and replica. Only the
+# opener (a few kB) is cached here.
 @per_model(st.cache_resource, show_spinner="Decoding the coding grid (once for these weights)…", max_entries=16)
 def _coding_table_opener(handle: ModelHandle) -> Callable[[], CodingTable]:
-    return saved_coding_table(handle.model, model_key(handle))
+    return table_opener(handle.ckpt)
 
 
 def coding_table_for(handle: ModelHandle) -> CodingTable:

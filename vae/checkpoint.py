@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR = Path(os.environ.get("LATENT_EXPLORER_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints").resolve()
+DEFAULT_MODEL = "mnist-2d"  # the shipped model the app opens on and the command-line tools use
 
 
 class CheckpointError(RuntimeError):

@@ -34,11 +34,11 @@ from .compress import (BYTE_ROUNDING_BITS, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_
                        STREAM_SUFFIX, CodingTable, StreamError, coding_table, decode, decode_many, decode_range,
                        encode, encode_many, is_set_stream)
 from .lossy import rate_distortion
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import DEFAULT_MODEL, CheckpointError, load_checkpoint
 from .data import DataError, fixed_binarization
 from .model import VAE
 
-DEFAULT_MODEL = "checkpoints/mnist-2d"
+DEFAULT_MODEL_PATH = f"checkpoints/{DEFAULT_MODEL}"
 # Published bits per dimension on binarised MNIST (Townsend et al. 2019, "Practical lossless
 # compression with latent variables using bits back coding", Table 2; BB-ANS with a 40-D latent).
 ANCHORS_BITS_PER_DIM = {"BB-ANS (40-D latent)": 0.19, "bz2": 0.25, "gzip": 0.33, "PNG": 0.78}
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         c = sub.add_parser(name, help=f"{name} {what}")
         c.add_argument("paths", nargs="+", type=Path, metavar="IMAGE" if name == "encode" else "STREAM")
         c.add_argument("-o", "--out", type=Path, required=True, help="output folder (created if missing)")
-        c.add_argument("--model", default=DEFAULT_MODEL)
+        c.add_argument("--model", default=DEFAULT_MODEL_PATH)
         if name == "encode":
             c.add_argument("--one-stream", metavar="NAME", help=f"write all the images into one stream, "
                            f"DIR/NAME{STREAM_SUFFIX} (the end's byte rounding paid once, not per image)")
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--limit", type=int, default=10_000, help="the first N test digits (default all 10,000)")
     b.add_argument("--workers", type=int, default=2, help="processes for the round trips")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--model", default=DEFAULT_MODEL)
+    b.add_argument("--model", default=DEFAULT_MODEL_PATH)
     args = p.parse_args(argv)
     if args.command == "encode" and args.one_stream is not None:
         if not args.one_stream or Path(args.one_stream).name != args.one_stream:

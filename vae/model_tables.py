@@ -1,0 +1,86 @@
+"""A model's big read-only tables, built once per weights and mapped from files for each use:
+the quadrature's decoded level 0 (vae/quadrature.py, 31 MB a model, a CVAE one per digit) and
+the lossless coder's table (vae/gridcoder.py, 50 MB). They are kept in the array cache
+(vae/arraycache.py `saved_arrays`), named by the weights' content hash, so every process (each
+session's run, every replica, a restarted server) maps the same files and the kernel's page
+cache holds one copy; a server keeps none of it between uses.
+
+`python -m vae.model_tables CHECKPOINT...` builds them ahead of the first visitor: the app's launcher
+(ui/server.py) starts it in the background, at low priority, for the shipped checkpoints, so a
+fresh clone's first visit to Compress does not wait for its coding grid. A second run finds the
+files and does nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .gridcoder import CodingTable, saved_coding_table
+from .quadrature import PriorGrid, saved_prior_grid
+
+
+def _label(ckpt: Checkpoint, label: int | None) -> int | None:
+    """The digit class a table is for: None for an unconditional model (whatever was asked),
+    0..9 for a CVAE (its view of None is class 0)."""
+    return int(label or 0) if ckpt.model.conditional else None
+
+
+def weights_key(ckpt: Checkpoint, label: int | None = None) -> dict[str, object]:
+    """What names a model's tables in the array cache: its weights' content hash (a retrained
+    file is a new model; the same weights copied elsewhere are the same) and, for a CVAE, the
+    digit class."""
+    return {"weights_sha256": ckpt.weights_sha256, "label": _label(ckpt, label)}
+
+
+def grid_opener(ckpt: Checkpoint, label: int | None = None) -> Callable[[], PriorGrid]:
+    """The quadrature grid of the model (of class `label` for a CVAE), decoded now if no process
+    has saved it yet; each call of the result maps it (hold it for one use)."""
+    return saved_prior_grid(ckpt.model.conditioned(_label(ckpt, label)), weights_key(ckpt, label))
+
+
+def table_opener(ckpt: Checkpoint) -> Callable[[], CodingTable]:
+    """The lossless coder's table, built now if no process has saved it yet; each call of the
+    result maps it. ValueError for a model it cannot code (a CVAE)."""
+    return saved_coding_table(ckpt.model, weights_key(ckpt))
+
+
+def build(ckpt: Checkpoint) -> list[str]:
+    """Every table of the model (a CVAE's ten grids; an unconditional model's grid and coding
+    table), saved if missing -> what it made or found, for the log."""
+    done = []
+    for label in (range(10) if ckpt.model.conditional else [None]):
+        grid_opener(ckpt, label)
+        done.append("grid" if label is None else f"grid {label}")
+    if not ckpt.model.conditional:
+        table_opener(ckpt)
+        done.append("coding table")
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae.model_tables", description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint files or names")
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's priority first (e.g. 19)")
+    args = parser.parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)
+    failed = 0
+    for path in args.checkpoints:
+        start = time.perf_counter()
+        try:
+            made = build(load_checkpoint(path))
+        except (CheckpointError, OSError, ValueError) as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: {', '.join(made)} ready ({time.perf_counter() - start:.1f} s)", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
