@@ -28,7 +28,7 @@ handle = page_header(
 )
 require_unconditional(handle, "A conditional VAE gives p(x | digit), not p(x).")
 
-inp = required_image("cmp", default_index=0, query_param="i")
+inp = required_image("cmp", default_index=0, query_param="i", model=handle.model)
 how = st.radio("Binarise", ["at 0.5", "Bernoulli draw (seed 0), as in evaluation"], key="cmp_binarize",
                horizontal=True, help="The model is a distribution over black-and-white images. At 0.5: "
                                      "what `python -m vae.compress encode` does. A Bernoulli draw: how "

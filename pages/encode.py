@@ -17,7 +17,7 @@ handle = page_header(
     "encoded to q(z|x) = N(μ, diag σ²), and decoded back.",
 )
 
-inp = required_image("enc", default_index=0)
+inp = required_image("enc", default_index=0, model=handle.model)
 label = input_label(handle, inp, "enc_label")
 model = handle.view(label)  # a CVAE also needs the label
 Q_COLOR = "#e6a800"  # q(z|x): its ellipses and mean

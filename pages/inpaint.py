@@ -31,7 +31,7 @@ handle = page_header(
 )
 require_unconditional(handle, "A conditional VAE needs the digit's label, which a partial image does not give.")
 
-inp = required_image("inp", default_index=0, query_param="i")
+inp = required_image("inp", default_index=0, query_param="i", model=handle.model)
 x = data.binarize(inp.x, 0)  # the one binarisation (seed 0): the model's pixels are black or white
 
 how = st.segmented_control("Corrupt", [*HIDE, "Brush", "Flip noise"], default="Bottom half", required=True,

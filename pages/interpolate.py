@@ -22,10 +22,10 @@ handle = page_header(
 col_a, col_b = st.columns(2)
 with col_a:
     st.subheader("Start (A)")
-    a = image_input("ia", default_index=3, query_param="a")
+    a = image_input("ia", default_index=3, query_param="a", model=handle.model)
 with col_b:
     st.subheader("End (B)")
-    b = image_input("ib", default_index=2, query_param="b")
+    b = image_input("ib", default_index=2, query_param="b", model=handle.model)
 
 if a is None or b is None:
     st.info("Choose both images to interpolate.")

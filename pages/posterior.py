@@ -28,7 +28,7 @@ with st.expander("Images worth a look: large ELBO gaps, several modes, the most 
                  "digits on a border", icon=":material/photo_library:"):
     show_gallery(handle, on_pick=lambda i: st.session_state.update(post_source="Test image", post_index=i))
 
-inp = required_image("post", default_index=0, query_param="i")
+inp = required_image("post", default_index=0, query_param="i", model=handle.model)
 label = input_label(handle, inp, key="post_label")
 model = handle.view(label)
 

@@ -61,6 +61,8 @@ if choice in DEMOS:
     if handle.conditional:
         label = st.selectbox("Digit label for the CVAE", list(range(10)), key="typ_demo_label")
 else:
+    # No model to shape an upload: its pick of slant and width would flatter the very fit this
+    # page judges (an odd image reshaped until the model likes it looks typical).
     inp = required_image("typ", default_index=0)
     x_given, source = inp.x, inp.source
     label = input_label(handle, inp, key="typ_label")

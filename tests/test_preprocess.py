@@ -300,3 +300,43 @@ def test_prepare_array_edge_cases() -> None:
         prepare_array(np.zeros((28, 28, 4)))
     with pytest.raises(ValueError):
         prepare_array(np.zeros((0, 5)))
+
+
+# --- the model's choice among shapings (vae.photo_variants) ----------------------------------
+
+
+def test_without_a_model_the_first_variant_is_the_answer() -> None:
+    """prepare_image(data) is the model-free pipeline: variant 0 (MNIST's slant, no squeeze)."""
+    from vae import photo_variants
+
+    variants = photo_variants.shaped_variants(np.pad(np.ones((60, 12), np.float32), 4))
+    pv = photo_variants
+    assert len(variants) == len(pv.SLANTS) * len(pv.SQUEEZES) + len(pv.BOLD_SQUEEZES)
+    alone = photo_variants.shaped_variants(np.pad(np.ones((60, 12), np.float32), 4), every=False)
+    assert len(alone) == 1 and np.array_equal(alone[0], variants[0])
+
+
+def test_the_model_picks_the_shape_it_can_draw(shipped) -> None:
+    """Of a noise field, a bar and the model's own drawing of a digit, the drawing is chosen:
+    cosine similarity to its reconstruction, not the amount of ink."""
+    from vae.photo_variants import best_variant
+
+    with torch.inference_mode():
+        drawn = torch.sigmoid(shipped.model.decode_logits(torch.tensor([[0.5, -0.8]]))).reshape(28, 28).numpy()
+    noise = np.random.default_rng(0).uniform(0, 1, (28, 28)).astype(np.float32)
+    bar = np.zeros((28, 28), np.float32)
+    bar[4:24, 4:8] = 1.0
+    assert best_variant(shipped.model, np.stack([noise, drawn, bar])) == 1
+
+
+def test_model_choice_keeps_prepare_image_valid_and_refuses_what_it_refused(shipped) -> None:
+    from vae import VAE, VAEConfig
+
+    data = encode(draw_digit(), "PNG")
+    assert_valid(prepare_image(data, shipped.model))
+    assert_valid(prepare_image(draw_digit(), shipped.model))  # a PIL image, too
+    with pytest.raises(ImageError):
+        prepare_image(encode(Image.new("RGB", (300, 200), "white"), "PNG"), shipped.model)
+    # A conditional model cannot encode without a label: the model-free answer, unchanged.
+    cvae = VAE(VAEConfig(encoder_hidden=(16,), decoder_hidden=(16,), num_classes=10)).eval()
+    assert torch.equal(prepare_image(data, cvae), prepare_image(data))

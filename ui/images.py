@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from vae.data import binarize
+from vae.model import VAE
 from vae.preprocess import MAX_UPLOAD_BYTES, UPLOAD_EXTENSIONS, ImageError, prepare_image, preview_png
 from vae.render import png_bytes, strip
 
@@ -101,10 +102,12 @@ SOURCES = ("Test image", "Upload", "Draw")
 
 
 def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOURCES,
-                query_param: str | None = None) -> InputImage | None:
+                query_param: str | None = None, model: VAE | None = None) -> InputImage | None:
     """Pick an image: test set index / random digit, upload, or drawing. Shows errors in place.
 
     With `query_param`, a test index is read from and written to the URL (?{query_param}=42).
+    With `model`, an upload or drawing is shaped to MNIST the way this model reads best
+    (vae.photo_variants: a few slants and widths, the model's pick); without, one fixed way.
     """
     source = st.radio("Source", sources, key=f"{key}_source", horizontal=True)
     if source == "Test image":
@@ -137,17 +140,18 @@ def image_input(key: str, default_index: int = 0, sources: tuple[str, ...] = SOU
             st.caption("Dark ink on light paper or light on dark both work; photos too.")
             return None
         data = upload.getvalue()
-        return _prepare(data, f"upload {safe_file_name(upload.name)}")
+        return _prepare(data, f"upload {safe_file_name(upload.name)}", model)
     data = drawing_canvas(key=f"{key}_canvas")
     if data is None:
         return None
-    return _prepare(data, "your drawing")
+    return _prepare(data, "your drawing", model)
 
 
-def required_image(key: str, default_index: int = 0, query_param: str | None = None) -> InputImage:
+def required_image(key: str, default_index: int = 0, query_param: str | None = None,
+                   model: VAE | None = None) -> InputImage:
     """image_input for a page that has nothing to show without an image: the page stops there
     (the input's own hint or error stays on screen) until there is one."""
-    inp = image_input(key, default_index=default_index, query_param=query_param)
+    inp = image_input(key, default_index=default_index, query_param=query_param, model=model)
     if inp is None:
         st.stop()
     return inp
@@ -159,9 +163,9 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:60] or "file"
 
 
-def _prepare(data: bytes, source: str) -> InputImage | None:
+def _prepare(data: bytes, source: str, model: VAE | None) -> InputImage | None:
     try:
-        x = prepare_image(data)[0].numpy()
+        x = prepare_image(data, model)[0].numpy()
     except ImageError as exc:
         # `source` holds a file name already reduced to safe characters (safe_file_name).
         st.error(f"Could not use {source}: {exc}")

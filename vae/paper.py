@@ -225,10 +225,12 @@ def _main_components(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, np.array(sorted(keep)) + 1)
 
 
-def mnist_shape(crop: np.ndarray) -> np.ndarray:
+def mnist_shape(crop: np.ndarray, target_slant: float = MNIST_SLANT, stroke: float | None = None) -> np.ndarray:
     """A digit's ink, cropped to its box (float32 [h, w], 0 = background, peak 1) -> the same
-    digit deskewed to MNIST's mean slant and, if its strokes are far from MNIST's width, redrawn
-    at that width: float32 [H, W] in [0, 1], its larger side about SHAPE_SIDE (+ a margin).
+    digit deskewed to `target_slant` (MNIST's mean; vae.photo_variants tries others) and, if its
+    strokes are far from MNIST's width, redrawn at that width: float32 [H, W] in [0, 1], its
+    larger side about SHAPE_SIDE (+ a margin). `stroke` (over the digit's size): always redrawn
+    at that width instead.
 
     Everything is relative to the digit's size, so the crop's resolution does not matter (it is
     scaled to SHAPE_SIDE first: a 5 px digit up, a 400 px one down)."""
@@ -241,15 +243,15 @@ def mnist_shape(crop: np.ndarray) -> np.ndarray:
     if not peak > 0.0:
         return crop
     ink = np.pad(np.minimum(ink * np.float32(1.0 / peak), 1.0), 8)  # room for the shear, the pen
-    ink = deskew(ink, MNIST_SLANT)
+    ink = deskew(ink, target_slant)
     mask = ink >= 0.5
     if not mask.any():
         return ink
     side = _box_side(mask)
     ratio = stroke_width(mask) / side
-    if STROKE_BAND[0] * MNIST_STROKE <= ratio <= STROKE_BAND[1] * MNIST_STROKE:
+    if stroke is None and STROKE_BAND[0] * MNIST_STROKE <= ratio <= STROKE_BAND[1] * MNIST_STROKE:
         return ink
-    return redraw(skeleton(mask), MNIST_STROKE * side)
+    return redraw(skeleton(mask), (MNIST_STROKE if stroke is None else stroke) * side)
 
 
 def slant(ink: np.ndarray) -> tuple[float, float]:

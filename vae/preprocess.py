@@ -9,9 +9,10 @@ Pipeline for an upload (`prepare_image`):
         --vae/paper.py--> ink = 1, paper = 0 (MNIST is light ink on 0), either polarity; the
                     light, the paper's tone and texture taken out
         --_ink_to_mnist--> crop to the ink; (uploads) paper.mnist_shape: deskewed to MNIST's mean
-                           slant, strokes far from MNIST's width redrawn at it; fit into 20x20
-                           keeping aspect ratio (anti-aliased), place in 28x28 with the centre
-                           of mass at (14, 14) (LeCun's recipe)
+                           slant, strokes far from MNIST's width redrawn at it (given a model:
+                           vae.photo_variants, a few slants and widths, the model picks); fit
+                           into 20x20 keeping aspect ratio (anti-aliased), centre of mass at
+                           (14, 14) in 28x28 (LeCun's recipe)
 
 `prepare_array` feeds a drawing (ink 1 on 0) into `_ink_to_mnist` without the shape step: the
 app's pen draws at an MNIST-like width, and vae/anomaly.py builds its letters through it."""
@@ -26,6 +27,8 @@ import numpy as np
 import pillow_heif
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .model import VAE
 
 # iPhones save HEIC. pillow-heif adds the "HEIF" decoder to Pillow (libheif with libde265); only
 # ALLOWED_FORMATS below ever reach a decoder. No depth or auxiliary images are read; embedded
@@ -47,9 +50,8 @@ __all__ = [
 
 # --- limits and formats ----------------------------------------------------------------------
 
-# 8 MiB: a phone photo is 2-6 MB; anything larger is not a digit someone means to upload. The
-# server's maxUploadSize is the real gate (the widget's own limit is only checked in the
-# browser), this is the backend's own check so the function is safe on its own.
+# 8 MiB: a phone photo is 2-6 MB. The server's maxUploadSize is the real gate (the widget's
+# limit is only checked in the browser); this check makes the function safe on its own.
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 
 # 25 megapixels (e.g. 5000x5000, a 24 MP camera fits). Deliberately far below Pillow's default
@@ -57,10 +59,9 @@ MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 # bounds the memory one upload can take. Checked from the header, before any pixel is decoded.
 MAX_PIXELS = 25_000_000
 
-# Decoders Pillow may use (Image.open(formats=...)). Everything else -- SVG, HTML, text, TIFF,
-# PSD, EPS (which would start Ghostscript) -- is refused before a plugin sees it. A JPEG with
-# multi-picture data opens as "MPO" through the JPEG decoder; frame 0 is the ordinary JPEG.
-# "HEIF" (pillow-heif) reads .heic/.heif, the primary image of a collection.
+# Decoders Pillow may use (Image.open(formats=...)); SVG, HTML, text, TIFF, PSD, EPS (which
+# would start Ghostscript) are refused before a plugin sees them. A multi-picture JPEG opens as
+# "MPO" (frame 0 is the ordinary JPEG); "HEIF" (pillow-heif) reads .heic/.heif's primary image.
 ALLOWED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "HEIF")
 
 # For st.file_uploader(type=...): a best-effort browser-side filter only; open_image decides.
@@ -68,16 +69,14 @@ UPLOAD_EXTENSIONS: list[str] = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "hei
 
 # --- MNIST geometry (LeCun et al.: "size normalized to fit in a 20x20 pixel box while
 # preserving their aspect ratio ... centered in a 28x28 image by computing the center of mass")
-IMAGE_SIZE = 28
-FIT_SIZE = 20
+IMAGE_SIZE, FIT_SIZE = 28, 20
 # Centre of mass in index coordinates (row = sum(i * v) / sum(v)). Measured on the MNIST test
 # set: mean (13.99, 14.00), sd 0.29 -- i.e. 14, placed with an integer shift.
 CENTRE = 14.0
 
-# Working resolution: big images are box-reduced until the longest side is <= WORK_SIZE (a
-# 20x20 result does not need more), but not so far that the short side drops below
-# MIN_WORK_SIDE (a 10000x20 strip must keep its rows) -- unless the image would then still
-# exceed WORK_PIXELS, which bounds the float arrays of every later step (~4 MB each).
+# Working resolution: big images are box-reduced until the longest side is <= WORK_SIZE (a 20x20
+# result needs no more), the short side kept >= MIN_WORK_SIDE (a 10000x20 strip keeps its rows)
+# unless more than WORK_PIXELS would remain (bounds every later float array: ~4 MB each).
 WORK_SIZE = 512
 MIN_WORK_SIDE = 16
 WORK_PIXELS = 1_000_000
@@ -124,11 +123,10 @@ def _open(data: bytes, draft_size: tuple[int, int] | None) -> Image.Image:
         raise ImageError(f"file is {shown:.1f} MB; the limit is {MAX_UPLOAD_BYTES // _MB} MB")
 
     try:
-        # Image.open only parses the header. Pillow's own bomb check warns above its
-        # MAX_IMAGE_PIXELS and raises above twice that; make the warning an error too. Note:
-        # catch_warnings mutates process-global state and is not thread-safe (Streamlit runs
-        # sessions in threads); a lost filter is harmless because the explicit width*height
-        # check below rejects everything the warning covers (25 M < Pillow's ~89 M) anyway.
+        # Image.open only parses the header. Pillow's bomb check warns above MAX_IMAGE_PIXELS
+        # (raises above twice that): the warning is made an error too. catch_warnings is not
+        # thread-safe (Streamlit sessions are threads); a lost filter is harmless: the
+        # width*height check below rejects all the warning covers (25 M < Pillow's ~89 M).
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
@@ -268,66 +266,70 @@ def _shrink(band: Image.Image) -> Image.Image:
 # --- the shared MNIST step -------------------------------------------------------------------
 
 
-def _ink_to_mnist(ink: np.ndarray, blank_message: str, shape: bool = False) -> torch.Tensor:
+def _ink_to_mnist(ink: np.ndarray, blank_message: str, shape: bool = False, model: VAE | None = None
+                  ) -> torch.Tensor:
     """float32 [H, W], 0 = background, larger = more ink -> float32 tensor [1, 28, 28] in [0, 1].
-
     The one place that crops, fits and centres (shared by prepare_image and prepare_array).
-    shape: bring the digit's slant and stroke width to MNIST's first (vae.paper.mnist_shape).
+    shape: bring the digit's slant and stroke width to MNIST's first (vae.paper.mnist_shape);
+    with a `model`, several shapings are fitted and the model picks one (vae.photo_variants).
     """
     peak = float(ink.max()) if ink.size else 0.0
     if not peak >= MIN_INK_CONTRAST:  # also catches NaN
         raise ImageError(blank_message)
     ink = np.clip(ink * np.float32(1.0 / peak), 0.0, 1.0)  # ink maximum -> 1
-
     # Crop to the ink's bounding box before resizing, so the digit, not the canvas, is fitted.
+    crop = _crop_to_ink(ink)
+    if not shape:
+        return torch.from_numpy(_fit_and_centre(crop)).unsqueeze(0)
+    from .photo_variants import best_variant, shaped_variants  # OpenCV: see prepare_image
+    # Each [h', w'], larger side ~paper.SHAPE_SIDE with a margin; the first is the model-free one.
+    shaped = [s for s in shaped_variants(crop, every=model is not None) if (s >= INK_THRESHOLD).any()]
+    images = np.stack([_fit_and_centre(_crop_to_ink(s)) for s in shaped or [crop]])  # [V, 28, 28]
+    pick = best_variant(model, images) if model is not None else 0
+    return torch.from_numpy(images[pick]).unsqueeze(0)  # [1, 28, 28]
+
+
+def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """[H, W] with some ink >= INK_THRESHOLD -> its bounding box's contents [h, w] (contiguous)."""
     mask = ink >= INK_THRESHOLD
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    crop = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])  # [h, w]
-    if shape:
-        from .paper import mnist_shape  # OpenCV: see prepare_image
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
 
-        shaped = mnist_shape(crop)  # [h', w'], larger side ~paper.SHAPE_SIDE, with a margin
-        mask = shaped >= INK_THRESHOLD
-        if mask.any():
-            rows = np.flatnonzero(mask.any(axis=1))
-            cols = np.flatnonzero(mask.any(axis=0))
-            crop = np.ascontiguousarray(shaped[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
-    # Fit the larger side to FIT_SIZE, keep the aspect ratio; the smaller side is >= 1 px (a
-    # 10000x20 strip becomes 20x1). BOX = exact area averaging when shrinking (MNIST's
-    # anti-aliasing, no ringing); BICUBIC when enlarging a tiny digit (smooth, small overshoot,
-    # clipped below).
+def _fit_and_centre(crop: np.ndarray) -> np.ndarray:
+    """A digit's ink cropped to its box [h, w] -> float32 [28, 28]: fitted into 20x20, centred."""
+    # The smaller side is >= 1 px (a 10000x20 strip becomes 20x1). BOX = exact area averaging
+    # when shrinking (MNIST's anti-aliasing, no ringing); BICUBIC when enlarging a tiny digit
+    # (smooth, small overshoot, clipped below).
     height, width = crop.shape
     scale = FIT_SIZE / max(height, width)
-    fit_w = min(FIT_SIZE, max(1, round(width * scale)))
-    fit_h = min(FIT_SIZE, max(1, round(height * scale)))
+    fit_w, fit_h = min(FIT_SIZE, max(1, round(width * scale))), min(FIT_SIZE, max(1, round(height * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
-    fitted = np.asarray(Image.fromarray(crop).resize((fit_w, fit_h), resample), dtype=np.float32)
-    fitted = np.clip(fitted, 0.0, 1.0)
+    fitted = np.clip(np.asarray(Image.fromarray(crop).resize((fit_w, fit_h), resample), dtype=np.float32), 0.0, 1.0)
     # Averaging thin strokes into 20 px dims them; MNIST digits peak at full intensity.
     top_value = float(fitted.max())
     if top_value > 0.0:
         fitted = fitted * np.float32(1.0 / top_value)
-
-    # Place so the centre of mass (index coordinates) lands on (CENTRE, CENTRE); the integer
-    # shift is clamped so no ink leaves the frame (fit <= 20 leaves >= 8 px of slack).
-    total = float(fitted.sum())
-    com_y = float(fitted.sum(axis=1) @ np.arange(fit_h)) / total
-    com_x = float(fitted.sum(axis=0) @ np.arange(fit_w)) / total
+    # Centre of mass (index coordinates) to (CENTRE, CENTRE); the integer shift is clamped so
+    # no ink leaves the frame (fit <= 20 leaves >= 8 px of slack).
+    total, row_mass, col_mass = float(fitted.sum()), fitted.sum(axis=1), fitted.sum(axis=0)
+    com_y, com_x = float(row_mass @ np.arange(fit_h)) / total, float(col_mass @ np.arange(fit_w)) / total
     top = min(max(int(math.floor(CENTRE - com_y + 0.5)), 0), IMAGE_SIZE - fit_h)
     left = min(max(int(math.floor(CENTRE - com_x + 0.5)), 0), IMAGE_SIZE - fit_w)
     canvas = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     canvas[top : top + fit_h, left : left + fit_w] = fitted
-    return torch.from_numpy(canvas).unsqueeze(0)  # [1, 28, 28]
+    return canvas
 
 
 # --- public entry points ---------------------------------------------------------------------
 
 
-def prepare_image(image: Image.Image | bytes) -> torch.Tensor:
+def prepare_image(image: Image.Image | bytes, model: VAE | None = None) -> torch.Tensor:
     """An uploaded picture of a digit -> float32 tensor [1, 28, 28] in [0, 1], MNIST-like
     (0 = background, 1 = ink), either polarity (dark on light or light on dark).
+
+    `model`: the VAE the digit is for; given one, of a few shapings of the digit (slants, widths)
+    it keeps the one it reconstructs best (vae.photo_variants). Else MNIST's mean slant only.
 
     `image`: the uploaded bytes (checked and decoded by open_image), or a PIL image taken as
     it is (already oriented). Raises ImageError if it cannot be read or holds no digit.
@@ -350,15 +352,14 @@ def prepare_image(image: Image.Image | bytes) -> torch.Tensor:
     from .paper import paper_ink
 
     # [h, w], 0 = background; its peak is the ink's contrast against its own paper.
-    return _ink_to_mnist(
-        paper_ink(paper), "no digit found: the image is blank (one uniform colour, or almost no contrast)", shape=True
-    )
+    blank = "no digit found: the image is blank (one uniform colour, or almost no contrast)"
+    return _ink_to_mnist(paper_ink(paper), blank, shape=True, model=model)
 
 
 def preview_png(data: bytes, max_side: int = 280) -> bytes:
     """The upload as sent (oriented, frame 0), reduced to fit max_side px, as PNG bytes: what a
-    page shows "as given". Browsers cannot show HEIC, and a 5 MB photo need not travel back for
-    a thumbnail. Checked and decoded like open_image (ImageError)."""
+    page shows "as given" (browsers cannot show HEIC; a thumbnail, not 5 MB). Checked and
+    decoded like open_image (ImageError)."""
     img = _open(data, draft_size=(max_side, max_side))
     if img.mode in _HIGH_DEPTH:  # 16-bit, float: shown as prepare_image reads them (stretched grey)
         band, lo, hi = _grey(img)
