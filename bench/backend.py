@@ -74,7 +74,7 @@ def run(checkpoint: str = "checkpoints/mnist-2d") -> dict[str, object]:
                                         other_thread=True),
         "grid20_ms": timings(lambda: decode_grid(model, 20), repeat=100),
         "grid40_ms": timings(lambda: decode_grid(model, 40), repeat=50),
-        "upload_to_mu_ms": timings(lambda: encode_images(model, prepare_image(jpeg)), repeat=100),
+        "upload_to_mu_ms": timings(lambda: encode_images(model, prepare_image(jpeg, model)), repeat=100),
     }
     try:  # the exact posterior grid (issue 4); absent in older trees
         from vae.data import load_mnist
