@@ -689,7 +689,11 @@ function createPlane(root) {
     const plane = makePlane(data);
     const viewKey = `${plane.key}|${data.view || ''}`;
     if (viewKey !== st.viewKey) { st.plane = plane; st.viewKey = viewKey; st.view = parseView(plane, data.view); drawAxes(); }
-    drawPictures(); drawLegend(); st.vecDirty = true;
+    // Most updates only move z (a slider step reruns the page with the same layers): redraw the
+    // pictures, legend and the vector canvas (thousands of points) only when the layers or the
+    // view changed; the marker and the digit are painted below either way.
+    const drawKey = `${data.layers || ''}|${viewKey}|${st.hiddenKey}`;
+    if (drawKey !== st.drawKey) { st.drawKey = drawKey; drawPictures(); drawLegend(); st.vecDirty = true; }
     const decoder = CACHE.decoders.get(data.decoder_src);
     st.decoder = decoder || null;
     st.label = Number.isInteger(data.label) ? data.label : null;
