@@ -23,16 +23,17 @@ from vae.latent import encode_images
 from vae.preprocess import ImageError, open_image, prepare_image
 
 # Measured on photo_set(150, seed=0, sizes=(1000, 1600)) (50 per source), prepare_image given
-# the model (vae.photo_variants: it picks among 17 shapings): all 0.807; real handwriting (MNIST
-# test digits) 0.90, fonts 0.64, drawn strokes 0.88. Without the model (one fixed shaping, what
+# the model (vae.photo_variants: it picks among 17 shapings by the cosine of each with its
+# reconstruction plus its latent neighbourhood's agreement): all 0.86; real handwriting (MNIST
+# test digits) 0.92, fonts 0.72, drawn strokes 0.94. Without the model (one fixed shaping, what
 # prepare_image(data) does): all 0.653, handwriting 0.82, fonts 0.44, strokes 0.70. The same
-# digits drawn flat (no light, paper or camera), with the model: 0.80. Floors sit a little below.
-FLOOR_ALL = 0.78
-FLOOR_HANDWRITING = 0.86
-FLOOR_FONTS = 0.58
-# What the model's choice must add over the fixed shaping (measured: +0.153).
-CHOICE_GAIN = 0.10
-# The photo may cost at most this much against the same digits drawn flat (measured: -0.007).
+# digits drawn flat (no light, paper or camera), with the model: 0.847. Floors sit a little below.
+FLOOR_ALL = 0.83
+FLOOR_HANDWRITING = 0.88
+FLOOR_FONTS = 0.66
+# What the model's choice must add over the fixed shaping (measured: +0.207).
+CHOICE_GAIN = 0.15
+# The photo may cost at most this much against the same digits drawn flat (measured: +0.013, none).
 PHOTO_COST = 0.06
 
 
@@ -74,7 +75,7 @@ def test_mnist_digits_keep_their_vote_through_prepare_image(shipped, reference) 
     """500 MNIST test digits, as a user would upload them (dark on white PNG, 10x larger): the
     5-NN vote through prepare_image stays within 2 points of the raw digits' (82 % on the whole
     test set); the shape step (deskew to MNIST's mean slant) lifts it a little (83.2 % of these
-    500, raw 82.2 %). Given the model, which picks among shapings (vae.photo_variants): 88.4 %."""
+    500, raw 82.2 %). Given the model, which picks among shapings (vae.photo_variants): 91.6 %."""
     from vae.data import load_mnist
 
     images, labels = load_mnist("test")
@@ -88,7 +89,7 @@ def test_mnist_digits_keep_their_vote_through_prepare_image(shipped, reference) 
     raw_accuracy = vote(raw)
     assert raw_accuracy > 0.78
     assert vote(torch.stack([prepare_image(data) for data in pngs])) >= raw_accuracy - 0.02
-    assert vote(torch.stack([prepare_image(data, shipped.model) for data in pngs])) >= raw_accuracy + 0.03
+    assert vote(torch.stack([prepare_image(data, shipped.model) for data in pngs])) >= raw_accuracy + 0.06
 
 
 def _old_prepare(data: bytes) -> torch.Tensor:

@@ -21,8 +21,11 @@ def small_ckpt(tmp_path, small_model):
 
 
 def _no_building(monkeypatch) -> None:
+    from vae import evaluate
+
     monkeypatch.setattr(quadrature, "prior_grid", lambda *a, **k: pytest.fail("grid decoded again"))
     monkeypatch.setattr(gridcoder, "coding_table", lambda *a, **k: pytest.fail("table built again"))
+    monkeypatch.setattr(evaluate, "train_latent_means", lambda *a, **k: pytest.fail("training set encoded again"))
 
 
 def test_built_in_one_process_and_found_in_another(small_ckpt, tmp_path, monkeypatch) -> None:
@@ -31,7 +34,7 @@ def test_built_in_one_process_and_found_in_another(small_ckpt, tmp_path, monkeyp
     monkeypatch.setenv("LATENT_EXPLORER_CACHE_DIR", str(cache))
     run = subprocess.run([sys.executable, "-m", "vae.model_tables", str(small_ckpt.path), str(tmp_path / "missing")],
                          capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1 and "grid, coding table ready" in run.stdout and "missing" in run.stderr
+    assert run.returncode == 1 and "grid, coding table, photo reference ready" in run.stdout and "missing" in run.stderr
     with monkeypatch.context() as patched:
         _no_building(patched)
         grid, table = tables.grid_opener(small_ckpt)(), tables.table_opener(small_ckpt)()
@@ -41,7 +44,7 @@ def test_built_in_one_process_and_found_in_another(small_ckpt, tmp_path, monkeyp
 
 def test_same_weights_share_tables_other_weights_do_not(small_ckpt, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path / "cache")
-    assert tables.build(small_ckpt) == ["grid", "coding table"]
+    assert tables.build(small_ckpt) == ["grid", "coding table", "photo reference"]
     copy = load_checkpoint(save_checkpoint(tmp_path / "elsewhere" / "copy", small_ckpt.model, {"x": 1.0}, "", ""))
     with monkeypatch.context() as patched:
         _no_building(patched)
@@ -81,3 +84,23 @@ def test_the_launcher_prebuilds_the_checkpoint_folder(small_ckpt, tmp_path, monk
     monkeypatch.setattr(arraycache, "CACHE_DIR", cache)
     _no_building(monkeypatch)
     tables.build(small_ckpt)  # all there already
+
+
+def test_the_photo_reference_is_the_knn_protocols_and_the_training_set_is_not_kept(small_ckpt, tmp_path,
+                                                                                 monkeypatch) -> None:
+    """The photo pick's neighbourhoods use evaluate.train_latent_means (the 5-NN protocol's
+    reference), saved per weights; making it does not leave the 39 MB training split in memory."""
+    from vae import data, evaluate, photo_variants
+
+    monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path / "cache")
+    kept = data._MEMO.get(data.DEFAULT_CACHE, {}).get("train")
+    if kept is not None:  # another test of this process read it: start without it
+        monkeypatch.delitem(data._MEMO[data.DEFAULT_CACHE], "train")
+    arrays = photo_variants.reference_opener(small_ckpt.model)()
+    assert "train" not in data._MEMO.get(data.DEFAULT_CACHE, {})
+    mu, labels = evaluate.train_latent_means(small_ckpt.model, keep=False)
+    np.testing.assert_array_equal(arrays["mu"], mu.numpy())
+    np.testing.assert_array_equal(arrays["labels"], labels)
+    with monkeypatch.context() as patched:
+        _no_building(patched)
+        photo_variants.reference_opener(small_ckpt.model)()  # saved: read back

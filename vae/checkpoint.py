@@ -64,11 +64,17 @@ class Checkpoint:
     def weights_sha256(self) -> str:
         """Content id of the loaded model: its config and every tensor's bytes, as read (a file
         rewritten since then does not change it). Keys caches of results computed from it."""
-        digest = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode("utf-8"))
-        for key, value in sorted(self.model.state_dict().items()):
-            digest.update(key.encode("utf-8"))
-            digest.update(value.detach().contiguous().numpy().tobytes())
-        return digest.hexdigest()
+        return weights_digest(self.model)
+
+
+def weights_digest(model: VAE) -> str:
+    """sha256 (hex) over a model's config and every tensor's bytes: what names the results
+    computed from these weights (vae/arraycache.py), wherever the model came from."""
+    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode("utf-8"))
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode("utf-8"))
+        digest.update(value.detach().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def resolve_path(path: str | os.PathLike[str]) -> Path:

@@ -127,12 +127,16 @@ def _read_split(cache: Path, split: Split) -> tuple[np.ndarray, np.ndarray] | No
 _MEMO: dict[Path, dict[Split, tuple[np.ndarray, np.ndarray]]] = {}
 
 
-def load_mnist(split: Split, cache: Path | str = DEFAULT_CACHE) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 [N, 28, 28], labels int64 [N]) for "train", "val" or "test" (read-only)."""
+def load_mnist(split: Split, cache: Path | str = DEFAULT_CACHE, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 [N, 28, 28], labels int64 [N]) for "train", "val" or "test" (read-only).
+    Kept for the process's later calls unless `keep` is False (a server reading the 39 MB
+    training split once, for a result it saves)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     cache = Path(cache)
     memo = _MEMO.setdefault(cache, {})
+    if not keep and split not in memo:
+        return _read_split(cache, split) or load_mnist(split, cache)
     if split not in memo:
         pair = _read_split(cache, split)
         if pair is None:
@@ -177,12 +181,12 @@ def binarize(pixels: Pixels, rng: int | torch.Generator | None = None) -> Pixels
     return torch.bernoulli(probs, generator=generator).numpy()
 
 
-def fixed_binarization(split: Split, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+def fixed_binarization(split: Split, seed: int = 0, keep: bool = True) -> tuple[torch.Tensor, np.ndarray]:
     """The evaluation protocol's binarised split: torch.bernoulli(pixels / 255), generator seeded.
 
-    Returns (x float32 {0, 1} [N, 1, 28, 28], labels int64 [N]).
+    Returns (x float32 {0, 1} [N, 1, 28, 28], labels int64 [N]). keep: as load_mnist's.
     """
-    images, labels = load_mnist(split)
+    images, labels = load_mnist(split, keep=keep)
     return binarize(to_float_tensor(images), seed), labels
 
 

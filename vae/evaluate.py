@@ -59,10 +59,11 @@ def knn_accuracy(
     return correct / len(query)
 
 
-def train_latent_means(model: VAE) -> tuple[torch.Tensor, np.ndarray]:
+def train_latent_means(model: VAE, keep: bool = True) -> tuple[torch.Tensor, np.ndarray]:
     """(mu [50000, D], labels [50000]): the kNN references of knn5_accuracy, the training images
-    binarised as the protocol says (a CVAE encodes each with its own label)."""
-    x_train, train_labels = fixed_binarization("train", seed=0)
+    binarised as the protocol says (a CVAE encodes each with its own label). keep: whether the
+    process keeps the training split read for later (vae.data.load_mnist)."""
+    x_train, train_labels = fixed_binarization("train", seed=0, keep=keep)
     mu_train, _ = encode_images(model, x_train, train_labels)
     return torch.from_numpy(mu_train), train_labels
 

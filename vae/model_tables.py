@@ -1,9 +1,10 @@
 """A model's big read-only tables, built once per weights and mapped from files for each use:
-the quadrature's decoded level 0 (vae/quadrature.py, 31 MB a model, a CVAE one per digit) and
-the lossless coder's table (vae/gridcoder.py, 50 MB). They are kept in the array cache
-(vae/arraycache.py `saved_arrays`), named by the weights' content hash, so every process (each
-session's run, every replica, a restarted server) maps the same files and the kernel's page
-cache holds one copy; a server keeps none of it between uses.
+the quadrature's decoded level 0 (vae/quadrature.py, 31 MB a model, a CVAE one per digit), the
+lossless coder's table (vae/gridcoder.py, 50 MB) and the training set's latent means the photo
+pick reads (vae/photo_variants.py, 0.4 MB, but it spares a server the 39 MB training set). They
+are kept in the array cache (vae/arraycache.py `saved_arrays`), named by the weights' content
+hash, so every process (each session's run, every replica, a restarted server) maps the same
+files and the kernel's page cache holds one copy; a server keeps none of it between uses.
 
 `python -m vae.model_tables CHECKPOINT...` builds them ahead of the first visitor: the app's launcher
 (ui/server.py) starts it in the background, at low priority, for the shipped checkpoints, so a
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .gridcoder import CodingTable, saved_coding_table
+from .photo_variants import reference_opener
 from .quadrature import PriorGrid, saved_prior_grid
 
 
@@ -50,15 +52,16 @@ def table_opener(ckpt: Checkpoint) -> Callable[[], CodingTable]:
 
 
 def build(ckpt: Checkpoint) -> list[str]:
-    """Every table of the model (a CVAE's ten grids; an unconditional model's grid and coding
-    table), saved if missing -> what it made or found, for the log."""
+    """Every table of the model (a CVAE's ten grids; an unconditional model's grid, coding table
+    and the photo pick's reference), saved if missing -> what it made or found, for the log."""
     done = []
     for label in (range(10) if ckpt.model.conditional else [None]):
         grid_opener(ckpt, label)
         done.append("grid" if label is None else f"grid {label}")
     if not ckpt.model.conditional:
         table_opener(ckpt)
-        done.append("coding table")
+        reference_opener(ckpt.model)  # the photo pick's neighbourhoods (vae/photo_variants.py)
+        done += ["coding table", "photo reference"]
     return done
 
 
