@@ -33,7 +33,9 @@ with cols[0]:
     else:
         show_digit(inp.x, "As given", size=140)
 with cols[1]:
-    show_digit(inp.x, "Model input (28×28)", size=140)
+    picked = inp.test_index is None and not handle.conditional  # an upload or drawing: vae/photo_variants.py
+    show_digit(inp.x, "Model input (28×28)" + (": of 17 slants and widths, the one this model reads best"
+                                               if picked else ""), size=140)
 with cols[2]:
     show_digit(decode_one(model, mu), "Reconstruction E[x|μ]", size=140)
 with cols[3]:
