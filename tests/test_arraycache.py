@@ -88,11 +88,13 @@ def test_saved_arrays_are_computed_once_then_mapped_for_each_use(tmp_path) -> No
     again = saved_arrays(key, ("big", "small"), compute, tmp_path)  # another process would do this
     arrays = again()
     assert len(calls) == 1 and len(list(tmp_path.iterdir())) == 2
-    assert isinstance(arrays["big"], np.memmap) and not arrays["big"].flags.writeable
+    assert isinstance(arrays["big"], np.memmap)
     expected = np.arange(12, dtype=np.int32).reshape(3, 4)
     np.testing.assert_array_equal(first["big"], expected)
     np.testing.assert_array_equal(arrays["big"], expected)
     assert arrays["small"].tolist() == [0.5]
+    arrays["big"][0, 0] = 99  # copy-on-write: neither the file nor another opening sees it
+    assert again()["big"][0, 0] == 0 and len(calls) == 1
     del first, arrays  # (a file damaged in place shows through its mappings; atomic writes never do that)
     # Damaged after the opener was made: computed again, and still right.
     key_path({**key, "part": "big"}, tmp_path).write_bytes(b"\x93NUMPY garbage")

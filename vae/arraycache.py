@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,11 +70,13 @@ def cached_array(key: dict[str, object], compute: Callable[[], np.ndarray],
 
 def load_saved(key: dict[str, object], directory: Path | None = None, mmap: bool = False) -> np.ndarray | None:
     """The saved array for `key` (in `directory`, or SHIPPED_DIR then CACHE_DIR), or None if no
-    trustworthy file holds it (then cached_array would compute); with mmap, mapped read-only."""
+    trustworthy file holds it (then cached_array would compute). With mmap, mapped copy-on-write:
+    read from the shared page cache, and a write (none is meant) would stay in this mapping,
+    never reaching the file or another caller's mapping."""
     folders = [directory] if directory is not None else [SHIPPED_DIR, CACHE_DIR]
     for folder in folders:
         try:
-            array = np.load(key_path(key, folder), allow_pickle=False, mmap_mode="r" if mmap else None)
+            array = np.load(key_path(key, folder), allow_pickle=False, mmap_mode="c" if mmap else None)
         except (OSError, ValueError, EOFError):
             continue
         if _matches(array, key):
@@ -129,13 +130,3 @@ def saved_arrays(key: dict[str, object], names: tuple[str, ...],
         return arrays
 
     return open_arrays
-
-
-def readonly_tensor(array: np.ndarray) -> "torch.Tensor":  # noqa: F821 - torch imported lazily
-    """A torch view of a read-only (mapped) array, without a copy. torch warns that writing
-    to it is undefined: callers only read (the grids are shared)."""
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(array)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .arraycache import readonly_tensor, saved_arrays
+from .arraycache import saved_arrays
 from .data import image_rows
 from .model import (
     VAE,
@@ -168,9 +168,9 @@ def saved_prior_grid(model: VAE, model_key: dict[str, object]) -> Callable[[], P
 
     def open_grid() -> PriorGrid:
         arrays = open_arrays()
-        return PriorGrid(axis=axis, step=step, logits=readonly_tensor(arrays["logits"]),
-                         softplus_sum=readonly_tensor(arrays["softplus_sum"]),
-                         log_prior=readonly_tensor(arrays["log_prior"]))
+        return PriorGrid(axis=axis, step=step, logits=torch.from_numpy(arrays["logits"]),
+                         softplus_sum=torch.from_numpy(arrays["softplus_sum"]),
+                         log_prior=torch.from_numpy(arrays["log_prior"]))
 
     return open_grid
 
