@@ -94,7 +94,7 @@ def saved_arrays(key: dict[str, object], names: tuple[str, ...],
                  compute: Callable[[], dict[str, np.ndarray]],
                  directory: Path | None = None) -> Callable[[], dict[str, np.ndarray]]:
     """compute() -> the arrays `names`, once per key (in any process: each saved as its own file,
-    keyed by `key` and its name); returns an opener that maps them read-only on each call. A
+    keyed by `key` and its name); returns an opener that maps them (copy-on-write) on each call. A
     mapping lives as long as the arrays it returned (and tensors made from them): callers hold
     them for one use, never in a cache. Where the files cannot be written (a read-only disk) or
     read back, the opener returns the computed arrays, then held in memory."""

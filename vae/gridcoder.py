@@ -30,8 +30,6 @@ rounding boundary would decode wrongly, and the stream's check (vae/compress.py)
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ import numpy as np
 import torch
 
 from .arraycache import saved_arrays
+from .checkpoint import weights_digest
 from .model import VAE
 
 GRID_N = 160  # grid cells per axis ...
@@ -56,12 +55,8 @@ WIDE = 1024  # the encoder's steps as matrices with at most this many points act
 
 def model_id(model: VAE) -> bytes:
     """Two bytes naming the model: the start of a sha256 over its config and weights (a stream
-    decoded with another model would give another image)."""
-    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode("utf-8"))
-    for key, value in sorted(model.state_dict().items()):
-        digest.update(key.encode("utf-8"))
-        digest.update(value.detach().contiguous().cpu().numpy().tobytes())
-    return digest.digest()[:2]
+    decoded with another model would give another image): vae.checkpoint.weights_digest's."""
+    return bytes.fromhex(weights_digest(model))[:2]
 
 
 @dataclass(frozen=True)
