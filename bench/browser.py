@@ -4,8 +4,11 @@
 - tables_ready_s: process start -> the launcher's background build of every model's grids and
   coding table (ui/server.py, on this empty cache) has finished; the timed interactions start
   after it
-- slider_roundtrip_ms: ArrowRight on the z1 slider -> new decoded image loaded and painted
-  (timed inside the page: keydown timestamp -> img load event -> next animation frame)
+- slider_roundtrip_ms: ArrowRight on the decoder plane's z1 slider -> the new z's digit painted
+  (the plane decodes a step itself; timed inside the page: the keydown's timestamp -> the frame
+  after the plane's canvas was painted)
+- slider_server_ms: the same step -> the server's own picture of E[x|z] shows the new z (the
+  plane commits once a burst of steps has been still for 180 ms: that wait is included)
 - map_click_roundtrip_ms: click on the manifold -> decoded image of that z painted (the map is
   the latent pad: the browser decodes the click itself; timed inside the page: pointerdown ->
   the frame after the digit's canvas was painted)
@@ -17,7 +20,8 @@
   from files for each use (vae.arraycache.saved_arrays), in the kernel's page cache rather than
   the server's memory, one copy for every replica
 - concurrency: N sessions pressing slider keys for T seconds at once; errors and round trips
-  (timed to the z read-out's update, the same rerun that ships the image)
+  (timed to the server's picture naming the new z, so each includes the plane's 180 ms commit
+  delay: what is measured is the server under N sessions' reruns)
 """
 
 from __future__ import annotations
@@ -52,19 +56,35 @@ def app_pages() -> list[str]:
 
 PAGES = app_pages()
 
-# In-page probe: time from an input event to the next <img> load, plus one animation frame.
-PROBE = """
+# In-page probe for the decoder's sliders: keydown -> the plane's animation frame that paints the
+# stepped z's digit (window.__latentPad.shownAt) -> one more frame (the frame that shows it); and
+# keydown -> the server's picture names the z the plane then committed. Times start at the key's
+# own timeStamp; the frames are watched from the slider's `input` event (composed, bubbling up
+# after the plane's own handler has scheduled its paint), so they are counted, not over-counted.
+SLIDER_PROBE = """
 () => {
-  window.__rt = []; window.__t0 = null;
-  const start = () => { window.__t0 = performance.now(); };
-  document.addEventListener('keydown', start, true);
-  document.addEventListener('mousedown', start, true);
-  document.addEventListener('load', (e) => {
-    if (e.target.tagName === 'IMG' && window.__t0 !== null) {
-      const t0 = window.__t0; window.__t0 = null;
-      requestAnimationFrame(() => window.__rt.push(performance.now() - t0));
-    }
-  }, true);
+  window.__rt = []; window.__server = [];
+  const pad = window.__latentPad, fmt = (v) => (v < 0 ? '-' : '+') + Math.abs(v).toFixed(2);
+  let t0 = null;
+  window.addEventListener('keydown', (e) => { t0 = e.timeStamp; });
+  window.addEventListener('input', () => {
+    if (t0 === null) return;
+    const start = t0, before = pad.committed;
+    t0 = null;
+    const painted = () => {
+      if (pad.shownAt > start) requestAnimationFrame(() => window.__rt.push(performance.now() - start));
+      else requestAnimationFrame(painted);
+    };
+    requestAnimationFrame(painted);
+    const shown = () => {
+      const c = pad.committed, img = document.querySelector('img[alt^="E[x|z] at z = ("]');
+      if (c && c !== before && img && img.alt.endsWith(`(${fmt(c[0])}, ${fmt(c[1])})`)) {
+        window.__server.push(performance.now() - start);
+      }
+      else requestAnimationFrame(shown);
+    };
+    requestAnimationFrame(shown);
+  });
 }
 """
 
@@ -238,18 +258,20 @@ def run(moves: int = 60, clicks: int = 30, sessions: int = 10, seconds: float = 
             # takes one core for a while first: wait for it, and say how long it took.
             results["tables_ready_s"] = wait_prebuild(server.pid, t_start)
 
-            # Slider round trip: start at z1 = -3 so every step decodes a new z (no cache hits).
+            # Slider steps: start at z1 = -3 so every step decodes a new z (no cache hits); each
+            # step waits for the server to follow (its commit's rerun) before the next.
             page.goto(f"{url}/decoder?z1=-3.00&z2=0.50")
-            page.wait_for_selector('[data-testid="stSlider"] input[type="range"]')
+            wait_pad_ready(page)
             wait_idle(page)
-            page.evaluate(PROBE)
-            slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+            page.evaluate(SLIDER_PROBE)
+            slider = page.get_by_test_id("latent-pad-slider-z1")
             slider.focus()
             for i in range(moves):
                 page.keyboard.press("ArrowRight")
-                page.wait_for_function(f"window.__rt.length >= {i + 1}", timeout=10_000)
+                page.wait_for_function(f"window.__server.length >= {i + 1}", timeout=10_000)
                 wait_idle(page)
             results["slider_roundtrip_ms"] = summarize(page.evaluate("window.__rt"))
+            results["slider_server_ms"] = summarize(page.evaluate("window.__server"))
 
             # Map click: click distinct points of the manifold (the latent pad, ui/latent_plane/plane.js).
             page.goto(f"{url}/manifold")
@@ -314,9 +336,10 @@ async def _concurrency(url: str, sessions: int, seconds: float) -> dict[str, obj
             rts: list[float] = []
             try:
                 await page.goto(f"{url}/decoder?z1=-3.50&z2={-1 + 0.2 * i:.2f}")
-                await page.wait_for_selector('[data-testid="stSlider"] input[type="range"]', timeout=120_000)
+                await page.wait_for_selector(DECODED, timeout=120_000)
                 await page.wait_for_selector(IDLE, timeout=60_000)
-                slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+                slider = page.get_by_test_id("latent-pad-slider-z1")
+                await slider.wait_for(timeout=60_000)  # the plane has loaded (it is hidden until styled)
                 await slider.focus()
                 end = time.perf_counter() + seconds
                 step = 0

@@ -14,6 +14,7 @@ Used by tests/e2e/test_soak.py (1,000 reruns while memory is sampled) and bench/
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import re
 import time
 import urllib.request
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 
 from .chromium import CHROMIUM, CHROMIUM_ARGS, wait_idle
 
-STEP = 0.05  # the decoder's z sliders' step
-SLIDER = '[data-testid="stSlider"] input[type="range"]'
+STEP = 0.05  # the decoder plane's z sliders' step
+SLIDER = '[data-testid="latent-pad-slider-z1"]'  # the decoder plane's z1 slider (in its shadow root)
+PLANE_KEY = "dec_pad"  # the decoder plane's widget key: a commit is its state, {"z": {"z": [z1, z2], "seq": n}}
 # In the page: the rerun for a key press is over when the script is idle and the page shows z1.
 RERUN_DONE = r"""(target) => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -58,9 +60,20 @@ def listen(page, sent: list[bytes]) -> None:  # noqa: ANN001 - a Playwright page
         payload if isinstance(payload, bytes) else payload.encode())))
 
 
+def _commit(msg) -> tuple[object, dict] | None:
+    """(the plane's state widget, its value) in a rerun message, if it carries a commit."""
+    for w in msg.rerun_script.widget_states.widgets:
+        if w.id.endswith(PLANE_KEY) and w.WhichOneof("value") == "json_value":
+            value = json.loads(w.json_value)
+            if isinstance(value, dict) and isinstance(value.get("z"), dict):
+                return w, value
+    return None
+
+
 def arrow_key_message(sent: list[bytes]):
-    """The BackMsg a decoder page sent for its z1 slider's first ArrowRight from z1 = 0: a
-    fragment rerun with every widget's state (z1 = +0.05)."""
+    """The BackMsg a decoder page sent for its z1 slider's first ArrowRight from z1 = 0 (the
+    plane decodes the step itself and commits it): a fragment rerun with every widget's state,
+    the plane's commit z = (+0.05, +0.00) among them."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     for payload in sent:
@@ -68,10 +81,10 @@ def arrow_key_message(sent: list[bytes]):
         msg.ParseFromString(payload)
         if msg.WhichOneof("type") != "rerun_script" or not msg.rerun_script.fragment_id:
             continue
-        z1 = [w for w in msg.rerun_script.widget_states.widgets if w.id.endswith("-z1")]
-        if z1 and abs(z1[0].double_array_value.data[0] - STEP) < 1e-9:
+        commit = _commit(msg)
+        if commit and abs(commit[1]["z"]["z"][0] - STEP) < 1e-9:
             return msg
-    raise AssertionError("the browser sent no fragment rerun with z1 = +0.05")
+    raise AssertionError("the browser sent no fragment rerun committing z1 = +0.05")
 
 
 def record_decoder(url: str):
@@ -87,6 +100,7 @@ def record_decoder(url: str):
             page.goto(f"{url}/decoder?z1=0&z2=0", wait_until="domcontentloaded", timeout=120_000)
             page.wait_for_function(RERUN_DONE, arg=0.0, timeout=120_000)
             page.evaluate(SETTLED, 1000)
+            page.locator(SLIDER).first.wait_for(timeout=60_000)  # the plane loaded (hidden until styled)
             page.locator(SLIDER).first.focus()
             page.keyboard.press("ArrowRight")
             page.wait_for_function(RERUN_DONE, arg=STEP, timeout=60_000)
@@ -97,12 +111,15 @@ def record_decoder(url: str):
 
 
 def set_z(msg, z1: float, z2: float | None = None) -> None:
-    """Put z1 (and z2) into a decoder rerun message's widget states."""
-    for w in msg.rerun_script.widget_states.widgets:
-        if w.id.endswith("-z1"):
-            w.double_array_value.data[0] = z1
-        elif z2 is not None and w.id.endswith("-z2"):
-            w.double_array_value.data[0] = z2
+    """Make a decoder commit message (arrow_key_message) commit z1 (and z2), as the browser's
+    next commit would: with the next sequence number."""
+    commit = _commit(msg)
+    assert commit is not None, "not a decoder plane's commit"
+    widget, value = commit
+    z = value["z"]
+    z["z"] = [z1, z["z"][1] if z2 is None else z2]
+    z["seq"] = int(z.get("seq", 0)) + 1
+    widget.json_value = json.dumps(value)
 
 
 @dataclass

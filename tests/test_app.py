@@ -15,7 +15,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from test_latent_plane import plane_z
+from test_latent_plane import commit_plane, plane_z
 from vae import load_checkpoint
 from vae.checkpoint import CHECKPOINT_DIR
 from vae.latent import decode_one
@@ -77,18 +77,19 @@ def test_model_card_shows_metrics_and_samples(app: AppTest) -> None:
     assert _image_urls(app) != before  # another seed, other samples
 
 
-def test_decoder_sliders_buttons_and_url(app: AppTest) -> None:
+def test_decoder_commits_buttons_and_url(app: AppTest) -> None:
     at = _open(app, "pages/decoder.py")
     assert "E[x|z] at z = (+0.00, +0.00)" in _inline_pngs(at)
-    at.slider(key="z1").set_value(2.0).run()
+    commit_plane(at, "dec_pad", (2.0, 0.0))  # the plane's z1 slider, stepped to 2 and committed
     shown = _inline_pngs(at)["E[x|z] at z = (+2.00, +0.00)"]  # [28, 28], the page's own decode
     model = load_checkpoint(CHECKPOINT_DIR / "mnist-2d").model
     assert np.abs(shown - decode_one(model, (2.0, 0.0))).max() <= 1 / 255 + 1e-6  # 8-bit PNG
     assert at.query_params["z1"] == "2.00"
     at.button(key="dec_reset").click().run()
-    assert at.slider(key="z1").value == 0.0 and at.slider(key="z2").value == 0.0
+    assert plane_z(at, "dec_pad") == (0.0, 0.0) and at.query_params["z1"] == "0.00"
     at.button(key="dec_sample").click().run()
-    assert (at.slider(key="z1").value, at.slider(key="z2").value) != (0.0, 0.0)
+    assert plane_z(at, "dec_pad") != (0.0, 0.0)
+    assert (at.query_params["z1"], at.query_params["z2"]) == tuple(f"{v:.2f}" for v in plane_z(at, "dec_pad"))
 
 
 def test_decoder_reads_z_from_the_url() -> None:
@@ -97,7 +98,7 @@ def test_decoder_reads_z_from_the_url() -> None:
     at.query_params["z2"] = "-9"  # clipped into range
     at.switch_page("pages/decoder.py")
     at.run()
-    assert at.slider(key="z1").value == 1.5 and at.slider(key="z2").value == -4.0
+    assert plane_z(at, "dec_pad") == (1.5, -4.0) and "E[x|z] at z = (+1.50, -4.00)" in _inline_pngs(at)
 
 
 def test_a_cvae_class_travels_in_the_url() -> None:

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 import ui.models
 from vae import VAE, VAEConfig
 from vae.checkpoint import CHECKPOINT_DIR, CheckpointError, load_checkpoint, save_checkpoint
+from test_latent_plane import commit_plane
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -111,7 +112,7 @@ def test_corrupt_checkpoints_are_listed_unusable_and_the_default_model_works(mon
         at.switch_page("pages/decoder.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        at.slider(key="z1").set_value(1.5).run()
+        commit_plane(at, "dec_pad", (1.5, 0.0))
         assert not at.exception, [e.value for e in at.exception]
         # The server's picture of E[x|z] names its z (an inline element: ui.images.inline_img).
         assert 'alt="E[x|z] at z = (+1.50, +0.00)"' in " ".join(el.proto.body for el in at.get("html"))

@@ -42,6 +42,26 @@ def plane_z(at: AppTest, key: str) -> tuple[float, float]:
     return data["z1"], data["z2"]
 
 
+def commit_plane(at: AppTest, key: str, z: tuple[float, float], seq: int = 1) -> AppTest:
+    """Run `at` as the browser's commit of z on the plane `key` (a release, a tap, a burst of
+    arrow keys or slider steps) reruns it: with the component's state widget carrying
+    {"z": {"z": z, "seq": seq}} among the widget states, so its on_commit callback runs. (Setting
+    at.session_state would set the value without the callback, as a script's own write does.)"""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    (element,) = [el for el in at.get("bidi_component") if el.proto.id.endswith(key)]
+    state = WidgetState(id=element.proto.id, json_value=json.dumps({"z": {"z": list(z), "seq": seq}}))
+    tree, collect = at._tree, at._tree.get_widget_states  # the next run reads the tree's states
+
+    def with_commit():  # noqa: ANN202
+        states = collect()
+        states.widgets.append(state)
+        return states
+
+    tree.get_widget_states = with_commit
+    return at.run()
+
+
 def open_page(page: str, **params: str) -> AppTest:
     """A fresh session on `page` with these link parameters, run once, without exception."""
     st.cache_data.clear()
@@ -75,16 +95,21 @@ def test_heavy_bytes_are_static_files_and_a_rerun_sends_ids_and_z_only() -> None
     assert means["count"] == 10_000 and _static_file(means["src"]).stat().st_size == 9 * 10_000
     # Nothing heavy travels with the data, so every rerun is small.
     assert len(json.dumps(data)) < 1500
-    at.slider(key="z1").set_value(2.0).run()
+    commit_plane(at, "dec_pad", (2.0, -0.5))
     after = _plane(at, "dec_pad")
     assert (after["z1"], after["z2"]) == (2.0, -0.5) and after["decoder_src"] == data["decoder_src"]
 
 
-def test_a_commit_is_acknowledged_and_moves_the_sliders() -> None:
+def test_a_commit_is_acknowledged_and_moves_z_the_picture_and_the_url() -> None:
     at = open_page("decoder")
-    at.session_state["dec_pad"] = {"z": {"z": [0.5, 0.25], "seq": 1234}}
-    at.run()
-    assert not at.exception and _plane(at, "dec_pad")["ack"] == 1234
+    assert _plane(at, "dec_pad")["sliders"] is True  # the decoder's z sliders are the plane's own
+    commit_plane(at, "dec_pad", (0.5, 0.25), seq=1234)
+    data = _plane(at, "dec_pad")
+    assert not at.exception and data["ack"] == 1234 and (data["z1"], data["z2"]) == (0.5, 0.25)
+    assert (at.query_params["z1"], at.query_params["z2"]) == ("0.50", "0.25")
+    assert "z = <b>(+0.50, +0.25)</b>" in at.get("html")[0].proto.body  # the server's own decode follows
+    commit_plane(at, "dec_pad", (9.0, -9.0), seq=1235)  # beyond the plane: clipped to its edge
+    assert (at.query_params["z1"], at.query_params["z2"]) == ("4.00", "-4.00")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[checkpoint_name(p) for p in SHIPPED])

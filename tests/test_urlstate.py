@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_latent_plane import open_page
+from test_latent_plane import commit_plane, open_page, plane_z
 from ui.urlstate import parse_choice, parse_number
 
 
@@ -51,23 +51,23 @@ def test_pages_survive_hostile_links(page: str, params: dict[str, str]) -> None:
     at = open_page(page, **params)
     assert at.toast, "a note says what was ignored"
     if page == "decoder":
-        assert (at.slider(key="z1").value, at.slider(key="z2").value) == (0.0, 0.0)
+        assert plane_z(at, "dec_pad") == (0.0, 0.0)
     if "model" in params and params["model"].startswith(("..", "x")):
         assert at.selectbox(key="model_name").value == "mnist-2d"
 
 
 def test_a_link_within_the_session_takes_over_but_the_pages_own_url_does_not() -> None:
     at = open_page("decoder")
-    at.slider(key="z1").set_value(1.0).run()
+    commit_plane(at, "dec_pad", (1.0, 0.0))
     assert "1.00" in str(at.query_params["z1"])
     at.run()  # the page's own URL (z1=1.00) changes nothing
-    assert at.slider(key="z1").value == 1.0
+    assert plane_z(at, "dec_pad")[0] == 1.0
     # A link (e.g. the map's "Open in the decoder") brings another z and another model.
     at.query_params["z1"] = "-2.5"
     at.query_params["model"] = "mnist-2d-beta4"
     at.run()
     assert not at.exception
-    assert at.slider(key="z1").value == -2.5
+    assert plane_z(at, "dec_pad")[0] == -2.5
     assert at.selectbox(key="model_name").value == "mnist-2d-beta4"
     # Picking a model in the picker is not pulled back by the URL it replaces.
     at.selectbox(key="model_name").set_value("mnist-2d").run()

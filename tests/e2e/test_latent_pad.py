@@ -35,6 +35,21 @@ def _open_decoder(page, server: str, query: str = "") -> str:
     return model
 
 
+# Resolves once the plane's vector canvas (points, paths, markers) has `least` inked pixels.
+INKED = """(pad, least) => new Promise((resolve, reject) => {
+  const canvas = pad.querySelector('canvas.vec'), start = performance.now();
+  const check = () => {
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    if (n >= least) resolve(n);
+    else if (performance.now() - start > 15000) reject(new Error(`only ${n} inked pixels on the plane`));
+    else setTimeout(check, 100);
+  };
+  check();
+})"""
+
+
 def _shown_z(page) -> str:
     """The committed z as the server's picture of E[x|z] names it, e.g. "(+0.20, -1.05)"."""
     text = page.locator(DECODED).first.get_attribute("alt")
@@ -103,6 +118,8 @@ def test_release_commits_z_to_the_page_sliders_and_url(server, page) -> None:
     open_page(page, server)  # see the report: a fresh server's first deep link shows legacy nav
     _open_decoder(page, server)
     assert _shown_z(page) == "(+0.00, +0.00)"
+    # The test-set means (a points file that arrives after the plane's first draw) are drawn.
+    page.locator(PAD).evaluate(INKED, 2_000)
     box = page.locator(PAD).bounding_box()
     # From the centre towards z = (-1.37, +1.83) (the pad spans [-4, 4]^2, z2 grows upwards).
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -114,8 +131,11 @@ def test_release_commits_z_to_the_page_sliders_and_url(server, page) -> None:
     assert abs(z1 + 1.37) < 0.05 and abs(z2 - 1.83) < 0.05
     _wait_shown_z(page, f"({z1:+.2f}, {z2:+.2f})")
     assert f"z1={z1:.2f}" in page.url and f"z2={z2:.2f}" in page.url
-    sliders = page.locator('[data-testid="stSlider"] input[type="range"]')
-    assert [sliders.nth(i).get_attribute("aria-valuetext") for i in (0, 1)] == [f"{z1:.2f}", f"{z2:.2f}"]
+    # The plane's own sliders follow, snapped to their step; their read-outs say z exactly.
+    for i, v in enumerate((z1, z2)):
+        slider = page.get_by_test_id(f"latent-pad-slider-z{i + 1}")
+        assert abs(float(slider.input_value()) - v) <= 0.025 + 1e-9
+        assert slider.locator("xpath=following-sibling::output").inner_text() == f"{v:+.2f}"
     assert page.evaluate("window.__latentPad.z") == [z1, z2]  # the point stays where released
     assert_no_exception(page)
     screenshot(page, "decoder-pad")
@@ -133,7 +153,7 @@ def test_arrow_keys_move_the_point_and_commit(server, page) -> None:
     assert_no_exception(page)
 
 
-def test_sliders_move_the_point_and_weights_travel_once(server, page) -> None:
+def test_sliders_decode_in_the_browser_commit_once_and_weights_travel_once(server, page) -> None:
     frames: list[int] = []
     decoders: list[tuple[str, int]] = []  # (url, status) of every .bin the page fetched (decoder, points)
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
@@ -145,12 +165,16 @@ def test_sliders_move_the_point_and_weights_travel_once(server, page) -> None:
     assert max(frames) < 200_000
     frames.clear()
     decoders.clear()
-    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    painted = page.evaluate("window.__latentPad.frames")  # digits the plane has painted so far
+    slider = page.get_by_test_id("latent-pad-slider-z1")
     slider.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
+    # Each step is decoded here at once (a frame each), before any server reply.
     page.wait_for_function("window.__latentPad.z[0] === 0.15", timeout=10_000)
-    _wait_shown_z(page, "(+0.15, +0.00)")
+    assert page.evaluate("window.__latentPad.frames") > painted
+    _wait_shown_z(page, "(+0.15, +0.00)")  # the burst of steps committed: the server's decode follows
+    assert "z1=0.15" in page.url
     # Reruns send z and URLs, never the weights; the largest frame is the component's own code
     # (plane.html/css/js, ~45 kB), which Streamlit re-sends with every rerun of an inline component.
     assert frames and max(frames) < 60_000

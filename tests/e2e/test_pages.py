@@ -67,7 +67,7 @@ def _decoded_src(page) -> str:
 def test_decoder_slider_arrow_key_changes_the_image_and_url(server, page) -> None:
     open_page(page, f"{server}/decoder")
     before = _decoded_src(page)
-    slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    slider = page.get_by_test_id("latent-pad-slider-z1")  # the plane's own z1 slider
     slider.focus()
     for _ in range(4):
         page.keyboard.press("ArrowRight")

@@ -27,7 +27,7 @@ from .conftest import assert_no_exception, free_port, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-SLIDERS = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
+SLIDERS = '[data-testid^="latent-pad-slider-z"]'  # the decoder plane's own z1, z2 sliders
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,9 @@ def _gone(pid: int) -> bool:
 
 
 def _z(page) -> tuple[float, float]:  # noqa: ANN001
+    """z as the plane's sliders show it, once the plane has painted it (their read-outs filled)."""
+    page.wait_for_function(f"() => [...document.querySelectorAll('{SLIDERS} + output')].every((o) => o.textContent)",
+                           timeout=60_000)
     sliders = page.locator(SLIDERS)
     return float(sliders.nth(0).input_value()), float(sliders.nth(1).input_value())
 

@@ -1,6 +1,7 @@
 """Load and soak on the decoder page: 10 concurrent browser sessions pressing the z1 slider's
-arrow keys, then 1,000 more reruns in one session while the server's memory is sampled.
-Zero exceptions, zero timeouts, memory flat, the model loaded once.
+arrow keys (each step decoded in the browser, then committed: a rerun), then 1,000 more reruns
+in one session while the server's memory is sampled. Zero exceptions, zero timeouts, memory
+flat, the model loaded once.
 
 Phase 2 replays the browser's own message (bench/protocol.py, shared with the classroom
 benchmark). A rerun in Chromium cost ~140 ms of browser CPU (rendering, measured) against ~40-60
@@ -45,6 +46,7 @@ WARMUP_RERUNS = 200  # memory growth is measured over the last RERUNS - WARMUP_R
 RSS_EVERY = 50
 MAX_GROWTH_MB = 60.0
 STEP_TIMEOUT_S = 30.0
+FOCUSED = "(el) => el.getRootNode().activeElement === el"  # el has the focus in its (shadow) root
 
 
 def _progress(message: str) -> None:
@@ -101,10 +103,10 @@ async def _open_decoder(browser, url: str, gate: asyncio.Semaphore, sent: list[b
         await page.goto(f"{url}/decoder", wait_until="domcontentloaded", timeout=120_000)
         await page.wait_for_function(RERUN_DONE, arg=0.0, timeout=120_000)
         await page.evaluate(SETTLED, 1000)
-    slider = page.locator(SLIDER).first
+    slider = page.locator(SLIDER).first  # in the plane's shadow root: found by the locator
+    await slider.wait_for(timeout=60_000)  # the plane has loaded (hidden until styled)
     await slider.focus()
-    await page.wait_for_function(
-        "(sel) => document.activeElement === document.querySelector(sel)", arg=SLIDER, timeout=10_000)
+    await page.wait_for_function(FOCUSED, arg=await slider.element_handle(), timeout=10_000)
     return context, page
 
 
@@ -118,10 +120,10 @@ async def _press(page, k: int, direction: int, stats: Session, timeout_error) ->
     except timeout_error:
         stats.timeouts += 1
         stats.notes.append(await page.evaluate(
-            """(sel) => ({focused: document.activeElement === document.querySelector(sel),
-                         state: document.querySelector('[data-testid="stApp"]').dataset.testScriptState,
-                         z: [...document.querySelectorAll('img[alt^="E[x|z] at z"]')].map(e => e.alt)})""",
-            SLIDER))
+            """(el) => ({focused: el.getRootNode().activeElement === el,
+                        state: document.querySelector('[data-testid="stApp"]').dataset.testScriptState,
+                        z: [...document.querySelectorAll('img[alt^="E[x|z] at z"]')].map(e => e.alt)})""",
+            await page.locator(SLIDER).first.element_handle()))
         return False
     stats.latencies_ms.append((time.perf_counter() - start) * 1000)
     stats.steps += 1

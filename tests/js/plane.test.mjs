@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ACTIVATIONS, FORMAT, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
-  ndtr, ndtri, parseDecoder, parsePoints, parseView, pictureBox, project, squareView, zAt, zoomView,
+  ndtr, ndtri, parseDecoder, parsePoints, parseView, pictureBox, project, sliderRange, squareView, zAt, zoomView,
 } from '../../ui/latent_plane/plane.js';
 
 const close = (a, b, tol, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
@@ -45,6 +45,15 @@ test('a bad plane falls back to [-4, 4]; ticks outside it are dropped', () => {
   const plane = makePlane({ spacing: 'linear', lo: 'nan', hi: 2, ticks: '-6,-2,0,x,2,6' });
   assert.equal(plane.lo, -4); assert.equal(plane.hi, 4);
   assert.deepEqual(plane.ticks, [-2, 0, 2]);
+});
+
+test('sliders span whole steps inside the plane: -4..4 on a linear plane, inside the clip on a Gaussian one', () => {
+  assert.deepEqual(sliderRange(makePlane({ spacing: 'linear', lo: -4, hi: 4 })), { min: -4, max: 4, step: 0.05 });
+  assert.deepEqual(sliderRange(makePlane({ spacing: 'linear', lo: -3.07, hi: 3.07 })), { min: -3.05, max: 3.05, step: 0.05 });
+  const gauss = makePlane({ spacing: 'gaussian', lo: -0.02, hi: 1.02 });  // u clipped to 1e-6: z within +-4.75
+  const range = sliderRange(gauss);
+  assert.ok(range.min >= gauss.min && range.min - 0.05 < gauss.min && range.max <= gauss.max && range.max + 0.05 > gauss.max, JSON.stringify(range));
+  close(range.min / 0.05, Math.round(range.min / 0.05), 1e-9, 'a whole step');
 });
 
 test('views: garbage is the whole plane, a view outside is moved in, zoom keeps a square', () => {

@@ -15,7 +15,7 @@ dataframes, which would import pandas and pyarrow, 70 MB, into the server):
   spacing, lo, hi, ticks, view    the plane (vae.plane.Plane) and the part shown first
   label            the digit class a conditional VAE's decoder gets (None for a plain VAE)
   ack              the seq of the last commit Python applied (the JS ignores an older z)
-  size, title, dark, hover, commit, digit_title    presentation and behaviour
+  size, title, dark, hover, commit, digit_title, sliders    presentation and behaviour
 State (JS -> Python): z = {"z": [z1, z2], "seq": n} on each commit.
 A rerun therefore sends a few hundred bytes: heavy bytes cross the network once per browser
 (ui/static_files.py). The browser exposes a measurement hook, window.__latentPad (plane.js):
@@ -133,6 +133,7 @@ def latent_plane(
     commit: bool = True,
     mark: bool = True,
     digit_title: str = "E[x|z]",
+    sliders: bool = False,
 ) -> tuple[float, float] | None:
     """Show the plane with its layers and a live E[x|z] beside it; returns the z last committed
     in the browser (None before any).
@@ -143,7 +144,9 @@ def latent_plane(
     plain VAE). view: (x0, x1, y0, y1) in plot coordinates to open zoomed (Plane.view_around);
     the visitor can zoom back out to the whole plane. commit False: a click only moves the point
     in the browser (no rerun). on_commit(z) runs as a widget callback, before the rerun a commit
-    causes: the place to copy z into other widgets' session_state keys (sliders).
+    causes: the place to copy z into the page's own state. sliders: z₁ and z₂ sliders under the
+    digit, decoded in the browser at each step like a drag and committed when a burst of steps
+    ends (a Streamlit slider would wait for a rerun per step).
     Shows an st.error instead for a model the browser cannot decode.
     """
     if handle.model.config.latent_dim != 2:
@@ -179,6 +182,7 @@ def latent_plane(
         "hover": hover,
         "commit": commit,
         "digit_title": digit_title,
+        "sliders": sliders,
     }
 
     def _committed() -> None:

@@ -173,6 +173,12 @@ export function squareView(plane, cx, cy, side) {
   return { x0, x1: x0 + side, y0, y1: y0 + side };
 }
 
+// The sliders' range (data.sliders): whole steps inside the plane's z range, e.g. -4..4 by 0.05.
+export function sliderRange(plane, step = KEY_STEP) {
+  const snap = (v) => +v.toFixed(6);
+  return { min: snap(Math.ceil(plane.min / step - 1e-9) * step), max: snap(Math.floor(plane.max / step + 1e-9) * step), step };
+}
+
 export const isWhole = (plane, view) => view.x1 - view.x0 >= (plane.hi - plane.lo) * (1 - 1e-9);
 
 // Zoom by `factor` (< 1: in) around a z, as a new square view inside the plane.
@@ -284,6 +290,7 @@ function createPlane(root) {
   const pad = q('.pad'), dot = q('.dot'), ghost = q('.ghost'), gx = q('.gx'), gy = q('.gy'), handle = q('.handle');
   const pics = q('.pics'), vec = q('.vec'), canvas = q('canvas.digit'), ctx = canvas.getContext('2d');
   const zText = q('.zt'), which = q('.which'), msText = q('.ms'), legend = q('.legend');
+  const sliders = [q('.s1'), q('.s2')], sliderText = [q('.v1'), q('.v2')];
   const st = {
     setStateValue: null, decoder: null, label: null, plane: makePlane({}), view: null, viewKey: null,
     layers: [], hidden: new Set(), hiddenKey: '', commit: true, hover: false,
@@ -495,6 +502,7 @@ function createPlane(root) {
     const [z1, z2] = hovering ? st.hoverZ : st.z;  // the digit shows the hovered z, if any
     which.textContent = hovering ? 'hover z' : 'z';
     zText.textContent = `(${fmt(z1)}, ${fmt(z2)})`;
+    if (st.sliders) showSliders();
     if (!st.decoder) return;
     // The hook follows the plane painted last (a page may show two, of two models).
     const { decoder, label } = st;
@@ -536,6 +544,16 @@ function createPlane(root) {
     }
   }
   const schedule = () => { if (!st.raf) st.raf = requestAnimationFrame(paint); };
+
+  // The sliders show the chosen z (not a hovered one); a slider snaps a pad's z to its step.
+  function showSliders() {
+    for (let i = 0; i < 2; i++) {
+      const text = fmt(st.z[i]);
+      if (sliderText[i].textContent === text) continue;
+      sliderText[i].textContent = text;
+      sliders[i].value = String(st.z[i]);
+    }
+  }
 
   function commit() {
     HOOK.committed = [round2(st.z[0]), round2(st.z[1])];
@@ -610,6 +628,11 @@ function createPlane(root) {
     else if (e.key === '-') { e.preventDefault(); zoom(2); return; }
     else return;
     e.preventDefault();
+    stepTo(next);
+  }
+  // An arrow key on the plane or a slider's step: z is shown at once (decoded here), and
+  // committed once the burst of steps is over.
+  function stepTo(next) {
     st.hoverZ = null;
     st.touched = true; root.classList.remove('unset');
     // A commit is pending from now on: a rerun that arrives before it (the previous commit's)
@@ -621,10 +644,16 @@ function createPlane(root) {
     clearTimeout(st.keyTimer);
     st.keyTimer = setTimeout(commit, 180);  // one commit per burst of key presses
   }
+  function slide(e) {
+    const i = e.target === sliders[0] ? 0 : 1, next = [...st.z];
+    next[i] = Number(e.target.value);
+    if (Number.isFinite(next[i])) stepTo(next);
+  }
   const onZoom = (e) => { const b = e.target.closest('button'); if (b) zoom(b.classList.contains('zin') ? 0.5 : b.classList.contains('zout') ? 2 : 0); };
   const listeners = [[pad, 'pointerdown', down], [pad, 'pointermove', move], [pad, 'pointerup', up],
                      [pad, 'pointercancel', up], [pad, 'pointerleave', leave], [pad, 'keydown', key],
-                     [legend, 'click', toggle], [q('.zoom'), 'click', onZoom]];
+                     [legend, 'click', toggle], [q('.zoom'), 'click', onZoom],
+                     [sliders[0], 'input', slide], [sliders[1], 'input', slide]];
   for (const [el, type, handler] of listeners) el.addEventListener(type, handler);
   const resize = new ResizeObserver(() => { st.vecDirty = true; schedule(); });
   resize.observe(pad);
@@ -652,7 +681,8 @@ function createPlane(root) {
       });
     CACHE.pending.set(url, loading);
   }
-  function refresh() { if (st.data && root.isConnected) update(st.data); }
+  // A file arrived: redraw with it (the vector canvas too: its points were not there before).
+  function refresh() { if (st.data && root.isConnected) { st.vecDirty = true; update(st.data); } }
   function loadDecoder(buffer) {
     const fresh = makeDecoder(parseDecoder(buffer));
     for (let i = 0; i < 12; i++) fresh.forward(Math.sin(i) * 3, Math.cos(i) * 3, 0);  // warm the JIT
@@ -671,6 +701,8 @@ function createPlane(root) {
     root.classList.toggle('unset', !!data.unset && !st.touched);
     st.hover = data.hover !== false;
     st.commit = data.commit !== false;
+    st.sliders = !!data.sliders;
+    root.classList.toggle('has-sliders', st.sliders);
     if (!st.hover) st.hoverZ = null;
     st.data = data;
     let layers = [];
@@ -688,7 +720,12 @@ function createPlane(root) {
     st.layers = layers;
     const plane = makePlane(data);
     const viewKey = `${plane.key}|${data.view || ''}`;
-    if (viewKey !== st.viewKey) { st.plane = plane; st.viewKey = viewKey; st.view = parseView(plane, data.view); drawAxes(); }
+    if (viewKey !== st.viewKey) {
+      st.plane = plane; st.viewKey = viewKey; st.view = parseView(plane, data.view); drawAxes();
+      const range = sliderRange(plane);
+      for (const s of sliders) { s.min = String(range.min); s.max = String(range.max); s.step = String(range.step); }
+      sliderText[0].textContent = sliderText[1].textContent = '';  // shown afresh at the next paint
+    }
     // Most updates only move z (a slider step reruns the page with the same layers): redraw the
     // pictures, legend and the vector canvas (thousands of points) only when the layers or the
     // view changed; the marker and the digit are painted below either way.
