@@ -180,7 +180,8 @@ def _ramp(url: str, template, pid: int) -> dict[str, object]:  # noqa: ANN001
             window = [ms for t, ms, _ in log.replies if t >= t0]
             s = _summary(window)
             step = {"sessions": level, "p50": s["p50"], "p95": s["p95"], "replies": s["n"],
-                    "errors": len(log.errors) - errors_before, "rss_mb": rss_mb(pid)}
+                    "errors": len(log.errors) - errors_before, "rss_mb": rss_mb(pid),
+                    "error_examples": sorted(set(log.errors[errors_before:]))[:3]}
             steps.append(step)
             print(f"[classroom] one replica, {level} sessions: {step}", flush=True)
             if step["errors"] or s["p95"] is None or s["p95"] > P95_LIMIT_MS:

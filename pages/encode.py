@@ -71,5 +71,5 @@ st.subheader("Nearest test images in latent space")
 images, _ = test_images()
 idx = nearest(mu, mu_all, k=8)
 show_digits(images[idx].astype(np.float32) / 255.0,
-            [f"#{i} · label {labels[i]} · d={np.linalg.norm(mu_all[i] - mu):.2f}" for i in idx],
+            [f"#{i}  \nlabel {labels[i]}  \nd = {np.linalg.norm(mu_all[i] - mu):.2f}" for i in idx],  # a line each
             per_row=8, size=84)

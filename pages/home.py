@@ -5,7 +5,7 @@ import streamlit as st
 from ui.cache import per_model
 from ui.latent_plane import decoder_summary
 from ui.models import ModelHandle
-from ui.shell import page_header, registered
+from ui.shell import page_header, page_links, registered
 from ui.images import show_digit
 from ui.widgets import label_picker
 from vae.latent import decode_points, sample_prior, tile
@@ -33,9 +33,10 @@ with left:
     st.subheader(f"Model: {ckpt.name}")
     m = ckpt.metrics
     cols = st.columns(3)
-    cols[0].metric("Test ELBO", f"{m['test_elbo']:.2f} nats" if "test_elbo" in m else "n/a",
+    # The unit in the label: a value as long as "-142.81 nats" is cut short in a third of a column.
+    cols[0].metric("Test ELBO, nats", f"{m['test_elbo']:.1f}" if "test_elbo" in m else "n/a",
                    help="Mean evidence lower bound per test image (higher is better).")
-    cols[1].metric("Test NLL (IWAE)", f"{m['test_nll_iwae']:.2f} nats" if "test_nll_iwae" in m else "n/a",
+    cols[1].metric("Test NLL (IWAE), nats", f"{m['test_nll_iwae']:.1f}" if "test_nll_iwae" in m else "n/a",
                    help=f"-log p(x) estimated with k={m.get('test_iwae_k', '?')} importance samples (lower is better).")
     cols[2].metric("5-NN accuracy", f"{100 * m['test_knn5_accuracy']:.1f} %" if "test_knn5_accuracy" in m else "n/a",
                    help="Digit class predicted from the 5 nearest training latent means.")
@@ -60,10 +61,8 @@ with left:
                                 "data's means, hover and drag to decode, interpolation with a GIF, this "
                                 "model card. No server; index.html works offline (python -m vae.site).")
     st.subheader("Explore")
-    for entry in registered():  # app.py's registry: every page but this one
-        if entry.path != "pages/home.py":
-            st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon,
-                         query_params={"model": ckpt.name})
+    page_links([e for e in registered() if e.path != "pages/home.py"],  # app.py's registry, but this page
+               query_params={"model": ckpt.name})
 with right:
     st.subheader("Samples from the prior")
     seed = st.number_input("Seed", 0, 10_000, 0, key="home_seed")

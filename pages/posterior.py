@@ -73,7 +73,8 @@ with right:
     plane, layers, view = posterior_layers(post)
     latent_plane(handle, "post_posterior", plane, layers, post.z_map, label=label, view=view, commit=False, mark=False,
                  size=400, dark=True, title="True posterior p(z|x) and q(z|x)")
-    st.caption("Opened zoomed on the posterior; **whole plane** shows where it sits.")
+    st.caption("Opened zoomed on where the true posterior and q(z|x) lie (each may be much narrower "
+               "than the other); **whole plane** shows where they sit.")
 
 st.subheader("In nats")
 rows = [

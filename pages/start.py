@@ -16,7 +16,7 @@ from vae.evidence import exact_elbo
 from vae.latent import decode_one, sample_prior
 from vae.plane import Plane, markers
 from vae.quadrature import COARSE_N, COARSE_RADIUS, exact_posterior
-from vae.scenes import log_joint_layers, posterior_layers
+from vae.scenes import log_joint_layers, posterior_layers, prior_circles
 
 handle = page_header(
     "Start here: what a VAE computes, and why",
@@ -31,7 +31,8 @@ st.header("1 · The model: p(z) and p(x|z)")
 st.markdown("A VAE is a recipe for making images. Draw a code **z** from the prior, then draw each "
             "pixel from the decoder: ink with probability E[xᵢ|z], independently.")
 st.latex(r"z \sim p(z) = \mathcal{N}(0, I)")
-st.latex(r"x \sim p(x \mid z) = \prod_i \mathrm{Bernoulli}\big(x_i;\ \mathrm{decoder}(z)_i\big)")
+# Long formulas broken into short lines: a display formula does not wrap, and a phone is ~360 px.
+st.latex(r"\begin{aligned} x &\sim p(x \mid z) \\ &= \prod_i \mathrm{Bernoulli}\big(x_i;\ \mathrm{decoder}(z)_i\big) \end{aligned}")
 if "start_draw" not in st.session_state:
     st.session_state.start_draw = 0
 st.button("Sample z ~ p(z)", icon=":material/casino:", key="start_sample",
@@ -39,7 +40,8 @@ st.button("Sample z ~ p(z)", icon=":material/casino:", key="start_sample",
 z = sample_prior(1, st.session_state.start_draw, handle.ckpt.config.latent_dim)[0].astype(np.float64)
 plane_col, draws = st.columns([1, 1])
 with plane_col:
-    latent_plane(handle, "start_prior", Plane.square(4.0), [markers("z ~ p(z)", z, "#ff2d95", symbol="x")],
+    latent_plane(handle, "start_prior", Plane.square(4.0),  # z among the prior's 1σ and 2σ circles
+                 [*prior_circles(), markers("z ~ p(z)", z, "#ff2d95", symbol="x")],
                  z, commit=False, mark=False, size=260, title="Your z on the latent plane")
 with draws:
     mean = decode_one(handle.model.conditioned(0), z)
@@ -54,7 +56,8 @@ st.page_link("pages/decoder.py", label="Move z yourself on the Decoder page", ic
 # ------------------------------------------------------------------ 2. the manifold
 st.header("2 · E[x|z] over a grid: what the two axes do")
 st.markdown("Decode a grid of codes and the decoder's whole output space fits on one picture. "
-            "The test images' codes (the encoder's means) show where each digit lives.")
+            "Switch on the digits under it to lay the test images' codes (the encoder's means) over "
+            "the grid: they show where each digit lives.")
 latent_plane(handle, "start_manifold", Plane.of_manifold(12, "linear", 3.0),
              [manifold_layer(handle, 12, "linear", 3.0, None, 320), means_layer(handle, 2000, visible=False)],
              None, commit=False, size=320, dark=True, title="E[x|z] on a 12×12 grid · hover to decode")
@@ -95,9 +98,9 @@ st.markdown("Bayes' rule gives the posterior, the codes that explain this image,
             "p(x), the integral we cannot do. The encoder instead guesses a Gaussian q(z|x), and "
             "training maximises the ELBO, which is log p(x) minus how wrong that guess is:")
 st.latex(r"p(z \mid x) = \frac{p(x, z)}{p(x)}")
-st.latex(r"\begin{aligned} \mathrm{ELBO} &= \mathbb{E}_{q}[\log p(x \mid z)] - "
-         r"\mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big) \\ "
-         r"&= \log p(x) - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z \mid x)\big) \end{aligned}")
+st.latex(r"\begin{aligned} \mathrm{ELBO} &= \mathbb{E}_{q}[\log p(x \mid z)] \\ "
+         r"&\quad - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big) \\ "
+         r"&= \log p(x) \\ &\quad - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z \mid x)\big) \end{aligned}")
 terms = exact_elbo(post)
 numbers, picture = st.columns([1, 1])
 with numbers:

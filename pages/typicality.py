@@ -111,7 +111,7 @@ for title, idx in (("Most typical", order[:20]), ("Least typical", order[::-1][:
     st.markdown(f"**{title}** (test image number, {score_name} in nats, percentile among the "
                 "validation images)")
     show_digits(images[idx].astype("float32") / 255.0,
-                [f"#{i}  \n{ranked_values[i]:.0f} · {pct[i]:.0f} %" for i in idx], per_row=10, size=56)
+                [f"#{i}  \n{ranked_values[i]:.0f}  \n{pct[i]:.0f}\u00a0%" for i in idx], per_row=10, size=56)
 
 st.subheader("Does a score catch inputs unlike the digits?")
 st.markdown(

@@ -71,7 +71,7 @@ def test_model_card_shows_metrics_and_samples(app: AppTest) -> None:
     assert app.title[0].value == "Latent Explorer"
     assert app.selectbox(key="model_name").value == "mnist-2d"
     metrics = {m.label: m.value for m in app.metric}
-    assert set(metrics) == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
+    assert set(metrics) == {"Test ELBO, nats", "Test NLL (IWAE), nats", "5-NN accuracy"}
     before = _image_urls(app)
     app.number_input(key="home_seed").set_value(5).run()
     assert _image_urls(app) != before  # another seed, other samples

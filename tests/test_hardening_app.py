@@ -108,7 +108,7 @@ def test_corrupt_checkpoints_are_listed_unusable_and_the_default_model_works(mon
         at.switch_page("pages/home.py")
         at.run()
         assert at.title[0].value == "Latent Explorer"
-        assert {m.label for m in at.metric} == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
+        assert {m.label for m in at.metric} == {"Test ELBO, nats", "Test NLL (IWAE), nats", "5-NN accuracy"}
         at.switch_page("pages/decoder.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
@@ -168,7 +168,7 @@ def test_pickled_checkpoints_named_safetensors_never_run(tmp_path) -> None:
         assert not set(names.values()) & set(at.selectbox(key="model_name").options)
         at.switch_page("pages/home.py")  # the model card works with the default model
         at.run()
-        assert {m.label for m in at.metric} == {"Test ELBO", "Test NLL (IWAE)", "5-NN accuracy"}
+        assert {m.label for m in at.metric} == {"Test ELBO, nats", "Test NLL (IWAE), nats", "5-NN accuracy"}
     assert not marker.exists()
 
 

@@ -42,6 +42,23 @@ def test_built_in_one_process_and_found_in_another(small_ckpt, tmp_path, monkeyp
     np.testing.assert_array_equal(table.counts, gridcoder.coding_table(small_ckpt.model).counts)
 
 
+def test_a_second_build_into_the_same_cache_leaves_the_work_to_the_first(small_ckpt, tmp_path, monkeypatch) -> None:
+    import fcntl
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE_DIR", str(cache))
+    with open(cache / ".model_tables.lock", "w") as held:  # a build in progress (another replica's)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = subprocess.run([sys.executable, "-m", "vae.model_tables", str(small_ckpt.path)],
+                             capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "leaving the work to it" in run.stdout
+    assert sorted(p.name for p in cache.iterdir()) == [".model_tables.lock"]  # nothing built twice
+    run = subprocess.run([sys.executable, "-m", "vae.model_tables", str(small_ckpt.path)],  # lock released
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "ready" in run.stdout and len(list(cache.iterdir())) > 1
+
+
 def test_same_weights_share_tables_other_weights_do_not(small_ckpt, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(arraycache, "CACHE_DIR", tmp_path / "cache")
     assert tables.build(small_ckpt) == ["grid", "coding table", "photo reference"]

@@ -1,5 +1,5 @@
-"""The app shell: app.py's registry drives the navigation and the home page's links; the one
-Streamlit internal ui/shell.py relies on is still there and still used the same way."""
+"""The app shell: app.py's registry drives the navigation and the home page's links; the two
+Streamlit internals ui/shell.py relies on are still there and still used the same way."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def test_streamlit_still_switches_legacy_pages_mode_the_way_ensure_app_shell_doe
     # (and tests/e2e/test_deep_link.py) before upgrading.
     assert hasattr(PagesManager, "uses_pages_directory")
     assert "PagesManager.uses_pages_directory = False" in inspect.getsource(navigation_module)
+
+
+def test_streamlit_still_sends_its_page_not_found_dialog_the_way_navigation_replaces_it() -> None:
+    # ui.shell.navigation swaps this module function out (its dialog would cover the app's own
+    # "not found" page): it must still exist and still be what st.navigation calls by name.
+    assert callable(getattr(navigation_module, "send_page_not_found", None))
+    assert "send_page_not_found(ctx)" in inspect.getsource(navigation_module)
 
 
 def test_the_model_card_links_every_registered_page_and_only_those() -> None:

@@ -63,10 +63,14 @@ def show_digits(images: np.ndarray, captions: list[str] | None = None, per_row: 
     """Small digits [N, 28, 28] with captions, as one grid that wraps to the width it has (a
     phone gets fewer per row, not one per row). per_row: the most a row holds on a wide screen."""
     scale = max(1, size // images.shape[-1])
+    width = scale * images.shape[-1]
     pngs = [png_bytes(image, scale=scale) for image in images]
-    for start in range(0, len(pngs), per_row):  # st.image with a list lays out a wrapping row
-        st.image(pngs[start:start + per_row], caption=captions[start:start + per_row] if captions else None,
-                 width=scale * images.shape[-1], output_format="PNG")
+    # st.image with a list lays the pictures out edge to edge in rows that wrap; a container
+    # per_row pictures wide holds that many a row (Streamlit narrows it to a narrower column:
+    # fewer a row there, the rows still full). One st.image a row instead left rows of 8 as
+    # 6 + 2 in a column room for 6.
+    with st.container(width=per_row * (width + 3)):
+        st.image(pngs, caption=captions, width=width, output_format="PNG")
 
 
 SAMPLES_NOTE = ("E[x|z] is each pixel's probability of ink; the model's own outputs are binary "

@@ -11,9 +11,12 @@ sidebar listing raw file names, and that mode sticks for later sessions. Each pa
 `page_header()` first, which calls `ensure_app_shell()`: in legacy mode it switches the server to app.py's navigation and
 reruns, so the same URL is served by app.py (measured in tests/e2e/test_deep_link.py). The
 launcher (`python -m ui.server`, what `make run` starts) makes that switch before the server
-listens (`use_app_navigation`), so legacy mode never starts there. It relies on one Streamlit
-internal, PagesManager.uses_pages_directory; tests/test_shell.py fails loudly if Streamlit stops
-using it the way this expects.
+listens (`use_app_navigation`), so legacy mode never starts there.
+
+Two Streamlit internals are relied on, both here and nowhere else: PagesManager.uses_pages_directory
+(the legacy switch) and streamlit.commands.navigation.send_page_not_found (the "Page not found"
+dialog, which this app replaces with a page of links: `navigation`). tests/test_shell.py fails
+loudly if Streamlit stops using either the way this expects.
 """
 
 from __future__ import annotations
@@ -49,10 +52,18 @@ class _Navigation(NamedTuple):
             not_found()
 
 
+def _no_dialog(ctx: object) -> None:
+    """In place of Streamlit's page_not_found message: the app shows its own page (`not_found`)."""
+
+
 def navigation(entries: list[PageEntry]) -> _Navigation:
     """st.navigation over the entries (the first is the default page), remembering them for
-    `registered()`. A URL that names none of them (Streamlit would quietly show the default
-    page) gets a "not found" page with links to every page instead."""
+    `registered()`. A URL that names none of them (Streamlit would show the default page under
+    its own "Page not found" dialog) gets a "not found" page with links to every page instead,
+    and no dialog over it."""
+    import streamlit.commands.navigation as streamlit_navigation
+
+    streamlit_navigation.send_page_not_found = _no_dialog  # idempotent: the same for every session
     _REGISTERED[:] = entries
     pages = [st.Page(e.path, title=e.title, icon=e.icon, default=True) if i == 0
              else st.Page(e.path, title=e.title, icon=e.icon, url_path=e.url_path)
@@ -77,8 +88,16 @@ def requested_path() -> str:
 def not_found() -> None:
     st.title("Page not found")
     st.warning(f"There is no page “{requested_path()[:80]}” here. The pages are:", icon=":material/explore_off:")
-    for entry in registered():
-        st.page_link(entry.path, label=f"{entry.title}: {entry.blurb}", icon=entry.icon)
+    page_links(registered())
+
+
+def page_links(entries: list[PageEntry], query_params: dict[str, str] | None = None) -> None:
+    """A link to each page with what a visitor finds there in a line of its own under it (a link's
+    label stays on one line and would be cut short on a phone)."""
+    for entry in entries:
+        with st.container(gap=None):
+            st.page_link(entry.path, label=entry.title, icon=entry.icon, query_params=query_params)
+            st.caption(entry.blurb)
 
 
 def registered() -> list[PageEntry]:

@@ -96,12 +96,23 @@ def rate_distortion_figure(rate_bits: np.ndarray, wrong_pct: np.ndarray, digit_w
     fig.add_trace(go.Scatter(x=rate_bits, y=digit_wrong_pct, mode="lines+markers", name="this digit",
                              line=dict(color=_MARK_COLOR)))
     fig.add_trace(go.Scatter(x=[lossless_bits], y=[0.0], mode="markers", name="this digit, lossless",
-                             marker=dict(symbol="star", size=14, color="#2ca02c")))
+                             marker=dict(symbol="star", size=14, color="#2ca02c"), cliponaxis=False))  # whole on y = 0
     fig.add_hline(y=floor_pct, line=dict(color="#888", dash="dot"),
                   annotation_text=f"z unquantised: {floor_pct:.1f} %", annotation_position="top right")
+    ticks = log_ticks(min(float(np.min(rate_bits)), lossless_bits), max(float(np.max(rate_bits)), lossless_bits))
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.3),
-                      xaxis=dict(title="bits per digit", type="log"), yaxis=dict(title="pixels wrong (%)", rangemode="tozero"))
+                      xaxis=dict(title="bits per digit", type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]),
+                      yaxis=dict(title="pixels wrong (%)", rangemode="tozero"))
     return fig
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks 1, 2 and 5 times each power of ten within [lo, hi] (a log axis's own labels read
+    "2 3 4 ... 10 2 3", which says 20 and 30 as 2 and 3)."""
+    if not (0 < lo <= hi and np.isfinite(hi)):
+        return []
+    return [m * 10.0**k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+            for m in (1, 2, 5) if lo <= m * 10.0**k <= hi]
 
 
 def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, height: int = 380,

@@ -9,17 +9,20 @@ files and the kernel's page cache holds one copy; a server keeps none of it betw
 `python -m vae.model_tables CHECKPOINT...` builds them ahead of the first visitor: the app's launcher
 (ui/server.py) starts it in the background, at low priority, for the shipped checkpoints, so a
 fresh clone's first visit to Compress does not wait for its coding grid. A second run finds the
-files and does nothing.
+files and does nothing; a run started while another builds into the same cache (every replica
+of `make serve` starts one) leaves the work to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
 import time
 from collections.abc import Callable
 
+from .arraycache import CACHE_DIR
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .gridcoder import CodingTable, saved_coding_table
 from .photo_variants import reference_opener
@@ -72,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.nice:
         os.nice(args.nice)
+    # One build at a time per cache folder: two replicas starting together would each spend a
+    # core on the same tables. The lock goes with the process (also when it is killed).
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    lock = open(CACHE_DIR / ".model_tables.lock", "w")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another build is running into this cache; leaving the work to it", flush=True)
+        return 0
     failed = 0
     for path in args.checkpoints:
         start = time.perf_counter()

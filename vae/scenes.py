@@ -82,6 +82,13 @@ def posterior_layers(post: PosteriorGrid) -> tuple[Plane, list[Layer], tuple[flo
     return plane, layers, plane.view_around((x0, y0), (x1, y1), margin=0.0, min_side=0.004)
 
 
+def prior_circles(temperature: float = 1.0) -> list[Layer]:
+    """The 1σ and 2σ circles of N(0, T²I): the prior p(z) itself at T = 1."""
+    logvar = np.full(2, 2 * np.log(max(temperature, 1e-6)))
+    return [polyline(f"N(0, {temperature:.1f}²I) {k}σ", ellipse(np.zeros(2), logvar, float(k)), PRIOR_COLOR,
+                     dash=k == 2, closed=True) for k in (1, 2)]
+
+
 def prior_samples_layers(samples: np.ndarray, density_axis: np.ndarray, density: np.ndarray,
                          in_hole: np.ndarray, temperature: float, data: Layer | None = None,
                          radius: float = 4.0) -> tuple[Plane, list[Layer]]:
@@ -91,7 +98,6 @@ def prior_samples_layers(samples: np.ndarray, density_axis: np.ndarray, density:
     step = float(density_axis[1] - density_axis[0])
     lo, hi = float(density_axis[0] - step / 2), float(density_axis[-1] + step / 2)
     log_q = np.log10(np.maximum(np.asarray(density, np.float64), 1e-12))
-    prior_logvar = np.full(2, 2 * np.log(max(temperature, 1e-6)))
     hole = np.asarray(in_hole, bool)
     numbers = [str(i + 1) for i in range(len(samples))]
     layers = [
@@ -99,9 +105,7 @@ def prior_samples_layers(samples: np.ndarray, density_axis: np.ndarray, density:
         density_picture("q(z), the data's density", log_q, (lo, hi, lo, hi), "greys", -4.0, float(log_q.max()),
                         "log₁₀ q(z)", legend=True),
         *([data] if data is not None else []),
-        polyline(f"N(0, {temperature:.1f}²I) 1σ", ellipse(np.zeros(2), prior_logvar, 1.0), PRIOR_COLOR, closed=True),
-        polyline(f"N(0, {temperature:.1f}²I) 2σ", ellipse(np.zeros(2), prior_logvar, 2.0), PRIOR_COLOR, dash=True,
-                 closed=True),
+        *prior_circles(temperature),
     ]
     # Numbered as in the grid of decoded samples; one beyond the plane is drawn on its edge.
     for name, mask, color in (("sample", ~hole, "#111111"), ("sample in a hole", hole, MAP_COLOR)):

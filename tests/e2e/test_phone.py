@@ -128,4 +128,9 @@ def test_hostile_links_and_unknown_pages(server, page) -> None:
     assert page.locator('[data-testid="stToast"]').count() >= 1  # and says what it ignored
     open_page(page, f"{server}/no-such-page")
     page.locator('[data-testid="stMain"]').get_by_text("Page not found").wait_for(timeout=10_000)
-    assert page.get_by_role("link", name="Decoder: drag z and watch E[x|z]").count() == 1
+    wait_idle(page)
+    page.wait_for_timeout(500)  # Streamlit's own dialog, when it came, came with the run
+    assert page.locator('[role="dialog"]').count() == 0  # our page with its links, nothing over it
+    main = page.locator('[data-testid="stMain"]')  # (the folded sidebar has its own links)
+    assert main.get_by_role("link", name="Decoder", exact=True).count() == 1
+    page.get_by_text("drag z and watch E[x|z]").wait_for(timeout=5_000)  # what is there, under it

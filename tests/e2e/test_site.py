@@ -197,12 +197,7 @@ def test_on_a_phone_it_fits_the_screen_and_taps_choose_points(browser, site) -> 
 
 def test_the_model_card_offers_the_same_site_as_a_zip(server, page) -> None:
     open_page(page, f"{server}/model")
-    # Opened by its URL, the Model card page shows Streamlit's "Page not found" dialog over
-    # itself (its first run, before st.navigation, knows only the legacy pages/ names): close it.
-    dialog = page.get_by_role("dialog")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached", timeout=10_000)
+    assert page.get_by_role("dialog").count() == 0  # no "Page not found" over it (ui/shell.py)
     assert_no_exception(page)
     button = page.get_by_role("button", name="Download this explorer as a static site (zip)")
     with page.expect_download(timeout=120_000) as info:  # built on the click, the first time

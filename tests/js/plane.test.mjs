@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ACTIVATIONS, FORMAT, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
+  ACTIVATIONS, FORMAT, axisTicks, fracOf, initiallyHidden, isWhole, legendEntries, makeDecoder, makePlane,
   ndtr, ndtri, parseDecoder, parsePoints, parseView, pictureBox, project, sliderRange, squareView, zAt, zoomView,
 } from '../../ui/latent_plane/plane.js';
 
@@ -54,6 +54,21 @@ test('sliders span whole steps inside the plane: -4..4 on a linear plane, inside
   const range = sliderRange(gauss);
   assert.ok(range.min >= gauss.min && range.min - 0.05 < gauss.min && range.max <= gauss.max && range.max + 0.05 > gauss.max, JSON.stringify(range));
   close(range.min / 0.05, Math.round(range.min / 0.05), 1e-9, 'a whole step');
+});
+
+test('axis ticks: the plane\'s own while two fit, else round steps across the whole zoomed range', () => {
+  const own = [-4, -2, 0, 2, 4];
+  assert.deepEqual(axisTicks(own, -4, 4), own);
+  assert.deepEqual(axisTicks(own, -2.5, 0.5), [-2, 0]);
+  // Zoomed on a small q(z|x): ticks reach both ends of the view (they used to stop after 8
+  // steps of a too-fine scale, two thirds of the way along).
+  for (const [lo, hi] of [[-2.1, -0.9], [1.6, 2.8], [0.3, 0.35], [2.01, 2.02], [-0.07, 0.95], [-3.3, 3.3]]) {
+    const ticks = axisTicks(own, lo, hi), step = ticks[1] - ticks[0];
+    assert.ok(ticks.length >= 2 && ticks.length <= 7, `${lo}..${hi}: ${ticks}`);
+    assert.ok(ticks[0] - lo < step + 1e-9 && hi - ticks.at(-1) < step + 1e-9, `${lo}..${hi} not covered: ${ticks}`);
+    const mantissa = step / Math.pow(10, Math.floor(Math.log10(step) + 1e-9));
+    assert.ok([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6), `${lo}..${hi}: step ${step}`);
+  }
 });
 
 test('views: garbage is the whole plane, a view outside is moved in, zoom keeps a square', () => {
@@ -109,6 +124,10 @@ test('legend: one entry per layer, one per group for grouped points; hidden laye
                    [['means#0', '0', '#a00'], ['means#1', '1', '#0a0'], ['q 1σ', 'q 1σ', '#00f']]);
   assert.deepEqual(initiallyHidden(layers), ['means#0', 'means#1']);
   assert.deepEqual(initiallyHidden([{ kind: 'line', name: 'q', visible: false }]), ['q']);
+  // A marker's entry carries its symbol (its chip shows × for an × on the plane, not a dot).
+  const marks = legendEntries([{ kind: 'markers', name: 'z ~ p(z)', color: '#f0f', symbol: 'x' },
+                               { kind: 'markers', name: 'μ', color: '#0ff' }, { kind: 'line', name: 'q', color: '#00f' }]);
+  assert.deepEqual(marks.map((e) => e.symbol), ['x', 'ring', undefined]);
 });
 
 // A decoder file written from the format's description (vae/export.py): b"LXDC", uint32 header

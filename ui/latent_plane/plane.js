@@ -179,6 +179,19 @@ export function sliderRange(plane, step = KEY_STEP) {
   return { min: snap(Math.ceil(plane.min / step - 1e-9) * step), max: snap(Math.floor(plane.max / step + 1e-9) * step), step };
 }
 
+// An axis's ticks over the z range [lo, hi] on screen: the plane's own that fall inside it or,
+// zoomed in past them, round numbers (1, 2 or 5 times a power of ten) across the whole range,
+// the finest such step that gives at most 7.
+export function axisTicks(planeTicks, lo, hi) {
+  const inside = planeTicks.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
+  if (inside.length >= 2 || !(hi > lo)) return inside;
+  const power = Math.pow(10, Math.floor(Math.log10(hi - lo)) - 1);
+  const step = [1, 2, 5, 10, 20, 50, 100].map((m) => m * power).find((s) => (hi - lo) / s <= 6 + 1e-9);
+  const ticks = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) ticks.push(+t.toFixed(6));
+  return ticks;
+}
+
 export const isWhole = (plane, view) => view.x1 - view.x0 >= (plane.hi - plane.lo) * (1 - 1e-9);
 
 // Zoom by `factor` (< 1: in) around a z, as a new square view inside the plane.
@@ -239,7 +252,7 @@ export function legendEntries(layers) {
       l.groups.forEach((name, i) => out.push({ key: `${l.name}#${i}`, label: name, color: (l.colors || [])[i % (l.colors || ['#444']).length], kind: 'points' }));
     } else {
       const color = l.kind === 'points' ? (l.colors || ['#444'])[0] : l.kind === 'picture' ? ((l.scale || {}).colors || ['#888']).at(-1) : l.color;
-      out.push({ key: l.name, label: l.name, color, kind: l.kind });
+      out.push({ key: l.name, label: l.name, color, kind: l.kind, ...(l.kind === 'markers' ? { symbol: l.symbol || 'ring' } : {}) });
     }
   }
   return out;
@@ -315,16 +328,8 @@ function createPlane(root) {
     const { plane, view } = st;
     for (const [axis, vertical] of [[q('.xaxis'), false], [q('.yaxis'), true]]) {
       axis.querySelectorAll('.tick').forEach((el) => el.remove());
-      let ticks = plane.ticks;
       const lo = plane.fromU(vertical ? view.y0 : view.x0), hi = plane.fromU(vertical ? view.y1 : view.x1);
-      ticks = ticks.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
-      if (ticks.length < 2) {  // zoomed in: ticks at round numbers of the view's own scale
-        const step = Math.pow(10, Math.floor(Math.log10((hi - lo) / 2 || 1)));
-        ticks = [];
-        for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9 && ticks.length < 8; t += step) ticks.push(+t.toFixed(6));
-        if (ticks.length > 5) ticks = ticks.filter((_, i) => i % 2 === 0);
-      }
-      for (const t of ticks) {
+      for (const t of axisTicks(plane.ticks, lo, hi)) {
         const el = document.createElement('span');
         el.className = 'tick';
         el.textContent = (t < 0 ? '−' : '') + String(+Math.abs(t).toFixed(3));
@@ -456,8 +461,11 @@ function createPlane(root) {
         const chip = document.createElement('button');
         chip.type = 'button'; chip.className = 'chip'; chip.dataset.key = e.key;
         const sw = document.createElement('i');
-        sw.className = e.kind === 'line' || e.kind === 'path' ? 'line' : e.kind === 'picture' ? 'pic' : '';
-        sw.style.background = e.color || '#888';
+        const glyph = { x: '×', cross: '+', star: '★' }[e.symbol];  // a marker's chip shows its symbol
+        sw.className = glyph ? 'sym' : e.symbol === 'ring' ? 'ring' : e.kind === 'line' || e.kind === 'path' ? 'line' : e.kind === 'picture' ? 'pic' : '';
+        if (glyph) { sw.textContent = glyph; sw.style.color = e.color || '#888'; }
+        else if (e.symbol === 'ring') sw.style.borderColor = e.color || '#888';
+        else sw.style.background = e.color || '#888';
         chip.append(sw, document.createTextNode(e.label));
         chip.title = 'Show or hide this layer';
         return chip;
