@@ -1,6 +1,7 @@
 """Bytes a browser receives for a page, Streamlit's own static files (its JS, CSS and fonts
 under /static/) left out: HTTP bodies as they crossed the network (Chromium's
-encodedDataLength, so a 304 counts its few hundred bytes) plus websocket frames received.
+encodedDataLength, so a file the browser's cache answers counts nothing) plus websocket
+frames received.
 A first visit uses a fresh browser profile; the revisit is the same tab loading the page again
 (its HTTP cache warm), as a student reopening the link would."""
 

@@ -16,8 +16,8 @@ from vae.plane import Plane
 handle = page_header(
     "Latent map & manifold",
     "Each cell shows the decoder's mean image E[x|z] at that point of the 2-D latent plane. Hover"
-    " over the map to preview a z, click (or drag) to choose one: your browser decodes it at "
-    "once. Arrow keys move the chosen point.",
+    " over the map to preview a z, click or tap (or drag) to choose one: your browser decodes it "
+    "at once. Arrow keys move the chosen point.",
 )
 
 # The map's settings on the page (on a phone the sidebar is folded away), folded: the
@@ -61,7 +61,7 @@ def map_and_choice() -> None:
                  title=f"Manifold E[x|z], {n}×{n}", dark=True)
     info, link, download = st.columns([2, 1, 1], vertical_alignment="center")
     if selected is None:
-        info.info("Click the map to choose a point.")
+        info.info("Click or tap the map to choose a point.")
     else:
         info.markdown(f"Chosen **z = ({selected[0]:+.2f}, {selected[1]:+.2f})**")
         link.page_link("pages/decoder.py", label="Open in the decoder", icon=":material/tune:",

@@ -31,8 +31,12 @@ with st.container(border=True):
     hidden = c3.select_slider("Hidden units per layer", [64, 128, 256, 512], 256, key="tr_hidden")
     seed = c3.number_input("Seed", 0, 10_000, 0, key="tr_seed")
     st.caption("Latent dimension is fixed at 2. About 5 s per epoch for 256 hidden units on 2 cores.")
-    st.button("Start training", type="primary", disabled=manager.busy(), key="tr_start",
-              on_click=lambda: _start())
+    busy = manager.busy()
+    st.button("Start training", type="primary", disabled=busy, key="tr_start", on_click=lambda: _start(),
+              help="One job at a time on this server: this one is free again when the running job ends."
+              if busy else None)
+    if busy:
+        st.caption("A job is running on this server (below); the next can start when it ends.")
 
 
 def _start() -> None:

@@ -148,7 +148,7 @@ def test_the_manifold_map_is_a_plane_over_the_decoded_grid() -> None:
     (manifold,) = json.loads(data["layers"])
     assert manifold["kind"] == "picture" and _static_file(manifold["src"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert manifold["extent"] == [data["lo"], data["hi"], data["lo"], data["hi"]]
-    assert data["hover"] is True and data["unset"] is True and "Click the map" in at.info[0].value
+    assert data["hover"] is True and data["unset"] is True and "tap the map to choose" in at.info[0].value
     at.session_state["mf_selected_z"] = (1.25, -0.5)
     at.run()
     after = _plane(at, "mf_map")

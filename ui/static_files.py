@@ -2,10 +2,15 @@
 static files named by their content hash, so each crosses the network once per browser.
 
 Streamlit serves the folder static/ beside app.py at <base>/app/static/ (`[server]
-enableStaticServing` in .streamlit/config.toml) with an ETag: a browser that has a file answers
-the next page visit, or a reload, with a 304 of a few hundred bytes. A content-hashed name never
-changes meaning, so a cached copy is never stale. Files are written atomically (a reader never
-sees half a file) into static/gen/ (git-ignored), and the oldest are pruned past a cap.
+enableStaticServing` in .streamlit/config.toml) with a Last-Modified date and an ETag but no
+Cache-Control, and never answers a revalidation with a 304 (measured: a full 200 every time). So
+a browser keeps a file only by the standard heuristic: fresh for a tenth of its age at download
+(RFC 9111 §4.2.2). A file written a minute ago was therefore fetched again, whole, on every
+revisit (a fresh server's first hour: the 0.8 MB decoder each time). A content-hashed name never
+changes meaning, so its date carries nothing: each file is dated FIXED_MTIME (2000-01-01), which
+makes it fresh for years in every browser's cache. Files are written atomically (a reader never
+sees half a file) into static/gen/ (git-ignored), and the least recently written (by ctime) are
+pruned past a cap.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
 GEN_DIR = STATIC_DIR / "gen"
 MAX_FILES = 2000  # pictures per grid size, spacing and model: a few hundred at most in practice
+FIXED_MTIME = 946_684_800  # 2000-01-01 UTC: a content-named file's Last-Modified (see above)
 _SUFFIXES = {"png", "bin", "js", "css"}
 
 
@@ -48,15 +54,26 @@ def publish(data: bytes, suffix: str, name: str | None = None) -> str:
         GEN_DIR.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda fh: fh.write(data), mode=0o644)
         _prune()
+    date_for_caching(path)
     return static_url(filename)
 
 
+def date_for_caching(path: Path) -> None:
+    """Date a content-named file FIXED_MTIME (once; also one written by an older version), so
+    that browsers keep it (see above). Its ctime still says when it was written."""
+    try:
+        if path.stat().st_mtime != FIXED_MTIME:
+            os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    except OSError:  # pruned meanwhile by another process: it is written again on next use
+        pass
+
+
 def _prune() -> None:
-    """Keep at most MAX_FILES files: the least recently written go first."""
+    """Keep at most MAX_FILES files: the least recently written (ctime: mtime is FIXED_MTIME) go first."""
     files = [p for p in GEN_DIR.iterdir() if p.is_file() and not p.name.startswith(".")]
     if len(files) <= MAX_FILES:
         return
-    files.sort(key=lambda p: p.stat().st_mtime)
+    files.sort(key=lambda p: p.stat().st_ctime)
     for old in files[: len(files) - MAX_FILES]:
         try:
             os.unlink(old)

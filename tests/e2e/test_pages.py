@@ -89,7 +89,7 @@ def _map_z(page) -> tuple[list[float], list[float] | None]:
 
 def test_map_click_decodes_a_point_in_the_browser_and_commits_it(server, page) -> None:
     open_page(page, f"{server}/manifold")
-    assert "Click the map" in page.inner_text('[data-testid="stMain"]')
+    assert "tap the map to choose" in page.inner_text('[data-testid="stMain"]')
     wait_pad_ready(page)
     wait_idle(page)
     box = page.locator(PAD).bounding_box()

@@ -38,7 +38,7 @@ from vae.plane import Layer, Plane
 
 from ..cache import per_model
 from ..models import ModelHandle
-from ..static_files import GEN_DIR, publish, static_url
+from ..static_files import GEN_DIR, date_for_caching, publish, static_url
 
 HERE = Path(__file__).resolve().parent
 PAD_PX = 320  # the plane's CSS size on most pages
@@ -71,8 +71,10 @@ def decoder_src(handle: ModelHandle) -> tuple[str, str]:
     pruned): the weights are read from the model only then, not kept in memory."""
     sha = _decoder_header(handle)["sha256"]
     path = GEN_DIR / f"{sha}.bin"
-    url = static_url(path.name) if path.exists() else publish(decoder_bytes(handle.model), "bin", name=sha)
-    return sha, url
+    if path.exists():
+        date_for_caching(path)  # one stat: a file an older version wrote gets its caching date
+        return sha, static_url(path.name)
+    return sha, publish(decoder_bytes(handle.model), "bin", name=sha)
 
 
 def decoder_summary(handle: ModelHandle) -> str | None:
