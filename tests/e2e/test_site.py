@@ -118,16 +118,22 @@ def test_hover_drag_and_sliders_change_the_digit(browser, site) -> None:
         page.wait_for_function("() => (window.__latentPad.committed || [0])[0] > 1", timeout=5_000)
         committed = page.evaluate("window.__latentPad.committed")
         assert committed[1] < -1
-        assert float(page.locator('[data-testid="slider-z1"]').input_value()) == pytest.approx(committed[0])
+        # (the plane's own sliders: on their 0.05 steps, their read-outs exact)
+        assert float(page.get_by_test_id("latent-pad-slider-z1").input_value()) == pytest.approx(committed[0], abs=0.025)
+        assert page.get_by_test_id("latent-pad-slider-z1").locator("xpath=following-sibling::output").inner_text() \
+            == f"{committed[0]:+.2f}"
         page.mouse.move(0, 0)  # off the plane: the digit shows the chosen z
         page.wait_for_timeout(100)
         dragged = _digit(page)
         assert dragged not in (start, hovered)
         # A slider moves z (and the digit) at once.
-        page.locator('[data-testid="slider-z2"]').evaluate(
+        page.get_by_test_id("latent-pad-slider-z2").evaluate(
             "s => { s.value = '2.5'; s.dispatchEvent(new Event('input', { bubbles: true })); }")
         page.wait_for_function("() => Math.abs(window.__latentPad.z[1] - 2.5) < 1e-9", timeout=5_000)
         assert _digit(page) != dragged
+        # ...and, the steps over, chooses it (the page's B for the strip), as a release does.
+        page.wait_for_function("() => (window.__latentPad.committed || [0, 0])[1] === 2.5", timeout=5_000)
+        page.get_by_test_id("site-ab").filter(has_text="+2.50").wait_for(timeout=5_000)
         assert not [u for u in requests if u.startswith(("http:", "https:"))] and errors == []
     finally:
         page.context.close()

@@ -765,13 +765,7 @@ function createPlane(root) {
   // Per plane (a page may show two, of two models): what its digit shows now, and its decoder.
   const shown = () => (st.hoverZ !== null && !st.dragging ? st.hoverZ : st.z);
   const decode = (a, b) => Array.from(st.decoder.forward(Number(a), Number(b), st.label));
-  // The point put at z by the page itself (a slider outside the plane): no commit.
-  function moveTo(z) {
-    st.z = [st.plane.clamp(Number(z[0])), st.plane.clamp(Number(z[1]))];
-    st.hoverZ = null; st.touched = true; root.classList.remove('unset');
-    schedule();
-  }
-  return { st, update, destroy, shown, decode, moveTo };
+  return { st, update, destroy, shown, decode };
 }
 
 // Outside Streamlit (the static site, vae/site.py): the same plane on a root holding
@@ -787,7 +781,7 @@ export function mount(root, data, { onCommit } = {}) {
   update(data);
   // decode(z1, z2): E[x|z] as an array of pixels, once the decoder has arrived (else null).
   const decode = (a, b) => (plane.st.decoder ? plane.decode(a, b) : null);
-  return { update, decode, moveTo: plane.moveTo, shown: plane.shown, destroy: plane.destroy, st: plane.st };
+  return { update, decode, shown: plane.shown, destroy: plane.destroy, st: plane.st };
 }
 
 export default function (component) {

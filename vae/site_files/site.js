@@ -1,6 +1,6 @@
 // The static explorer's page (vae/site.py builds the folder; site.html is its page). It mounts
 // the app's one latent plane (ui/latent_plane/plane.js, `mount`: no Streamlit) with the
-// manifold and the data's means as layers, adds sliders for z, an interpolation between the
+// manifold and the data's means as layers and its own z sliders, an interpolation between the
 // last two chosen points with PNG and GIF downloads (gif.js), and the model card.
 // No network: the decoder and the layers arrive in data.js as data: URLs (fetch() of a file:
 // URL is refused; of a data: URL it is not), the manifold as a picture beside index.html.
@@ -129,7 +129,6 @@ export function start({ plane: planeModule, gif, data, doc = document }) {
   const $ = (id) => doc.getElementById(id);
   const base = { ...data.plane, model: data.model, decoder_src: data.decoder_src };
   const state = { z: [Number(base.z1), Number(base.z2)], chosen: [], label: base.label, strip: null };
-  const zmin = planeModule.makePlane(base).min, zmax = planeModule.makePlane(base).max;
   renderCard(doc, data.card);
 
   // The plane in a shadow root, as Streamlit shows it: its CSS stays its own.
@@ -138,21 +137,15 @@ export function start({ plane: planeModule, gif, data, doc = document }) {
   const link = el(doc, 'link', { rel: 'stylesheet', href: 'plane.css' });
   shadow.append(link, $('plane-markup').content.cloneNode(true));
 
-  const sliders = [$('z1'), $('z2')], outputs = [$('z1-out'), $('z2-out')];
-  // Ends on the 0.01 grid, so that a slider's steps land on the values a click commits.
-  sliders.forEach((s) => { s.min = String(Math.ceil(zmin * 100) / 100); s.max = String(Math.floor(zmax * 100) / 100); s.step = '0.01'; });
-  function showZ(z) {
-    sliders.forEach((s, i) => { s.value = String(z[i]); outputs[i].textContent = (z[i] < 0 ? '−' : '+') + Math.abs(z[i]).toFixed(2); });
-  }
-
   let mounted = null;
   const layerData = () => JSON.stringify([...data.layers, ...(state.path ? [pathLayer(state.path, $('method').value)] : [])]);
-  const planeData = () => ({ ...base, z1: state.z[0], z2: state.z[1], label: state.label, layers: layerData() });
+  // The plane's own z sliders (as on the app's Decoder page): a step is decoded at once, a burst
+  // of steps is one choice (onCommit), like a release or a tap.
+  const planeData = () => ({ ...base, z1: state.z[0], z2: state.z[1], label: state.label, layers: layerData(), sliders: true });
 
   function choose(z) {
     state.z = [Number(z[0]), Number(z[1])];
     state.chosen = [...state.chosen, state.z].slice(-2);
-    showZ(state.z);
     renderStrip();
   }
 
@@ -183,14 +176,6 @@ export function start({ plane: planeModule, gif, data, doc = document }) {
     canvas.style.maxWidth = `${state.strip.width * 3}px`;
   }
 
-  sliders.forEach((s, i) => {
-    s.addEventListener('input', () => {
-      state.z = i === 0 ? [Number(s.value), state.z[1]] : [state.z[0], Number(s.value)];
-      showZ(state.z);
-      if (mounted) mounted.moveTo(state.z);
-    });
-    s.addEventListener('change', () => choose(state.z));
-  });
   $('steps').addEventListener('input', () => { $('steps-out').textContent = $('steps').value; renderStrip(); });
   $('method').addEventListener('change', renderStrip);
   if (Number.isInteger(base.label)) {
@@ -220,7 +205,6 @@ export function start({ plane: planeModule, gif, data, doc = document }) {
     canvas.toBlob((blob) => blob && download(doc, blob, `${stem}.png`, 'image/png'));
   });
 
-  showZ(state.z);
   renderStrip();
   const go = () => {
     if (mounted) return;
