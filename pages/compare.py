@@ -52,8 +52,8 @@ def _from_pad(z: tuple[float, float]) -> None:
 
 
 RADIUS = 4.0  # the manifolds span the sliders' range
-st.caption("Hover either plane to preview a z on that model; click or drag to move the shared z: "
-           "both models follow on release.")
+st.caption("Hover either plane to preview a z on both models at once; click or drag to move the "
+           "shared z: both digits follow live, decoded in your browser, and the sliders on release.")
 
 
 def _nats(value: float | None) -> str:
@@ -73,7 +73,7 @@ for col, name, handle, side in zip(st.columns(2), [name_a, name_b], handles, ["a
         latent_plane(handle, f"cmp_pad_{side}", plane,
                      [manifold_layer(handle, n, spacing, RADIUS, label, 300), means_layer(handle, visible=False)],
                      (z1, z2), on_commit=_from_pad, label=label, size=300, dark=True,
-                     title=f"Manifold ({spacing}), {n}×{n}")
+                     title=f"Manifold ({spacing}), {n}×{n}", link="compare")
     m, c = handle.ckpt.metrics, handle.ckpt.config
     columns.append(["CVAE" if handle.conditional else "VAE", f"{c.beta:g}", "-".join(map(str, c.decoder_hidden)),
                     _nats(m.get("test_elbo")), _nats(m.get("test_nll_iwae")),

@@ -95,7 +95,7 @@ with right:
     where = {"low": ", below the band", "high": ", above it: *more* likely than the digits", "": ""}[v.side]
     st.markdown(f"Rule: **{rule}**, typical inside {v.lo:.1f} … {v.hi:.1f} nats (the {50 * fa:g}–"
                 f"{100 - 50 * fa:g} % band){where}. It flags {100 * fa:g} % of valid digits by construction; "
-                f"measured on the first {len(tested):,} test digits: **{100 * flag_rate(tested, ref, fa):.1f} %**.")
+                f"measured on the first {len(tested):,} test digits: **{100 * flag_rate(tested, ref, fa):.1f}\u00a0%**.")
     b = result.bands
     shown_bands = Bands(p1=v.lo, p25=b.p25, p75=b.p75, p99=v.hi)
     show_chart(score_histogram(ref, score, shown_bands, v.percentile, score_name,

@@ -34,6 +34,21 @@ def test_compare_shows_two_models_and_one_cursor_drives_both(server, page) -> No
     wait_idle(page)
     assert [pads.nth(i).evaluate(shown) for i in (0, 1)] == [[0.5, 0], [0.5, 0]]  # both follow the one z
     assert page.locator('[data-testid="stMarkdown"] table').count() == 1  # the metrics
+    # The planes are linked in the browser: hovering or dragging one moves the other at once,
+    # before any server reply (each decodes the z with its own model).
+    box = pads.nth(0).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.3)
+    hovered = "el => el.closest('.lp').__latentPlane.st.hoverZ"
+    first = pads.nth(0).evaluate(hovered)
+    assert first is not None and first[0] > 1 and pads.nth(1).evaluate(hovered) == first
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.7, steps=5)
+    dragged = pads.nth(0).evaluate(shown)
+    assert dragged[0] < 0 and pads.nth(1).evaluate(shown) == dragged  # live, mid-drag
+    page.mouse.up()
+    wait_idle(page)
+    page.mouse.move(0, 0)
+    assert pads.nth(1).evaluate(hovered) is None  # the pointer left: no preview on either
     # Either plane drives the same cursor: a drag and release moves the shared sliders.
     sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
     z_before = (sliders.nth(1).input_value(), sliders.nth(2).input_value())

@@ -44,6 +44,10 @@ def test_each_page_loads_without_exception(server, page, name) -> None:
     path, title = PAGES[name]
     open_page(page, f"{server}/{path}")
     page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
+    if page.locator(PAD).count():  # the screenshot shows the plane drawn, not "loading the decoder…"
+        wait_pad_ready(page)
+        page.wait_for_timeout(500)  # its point sets and pictures
     assert_no_exception(page)
     screenshot(page, name)
 

@@ -56,10 +56,11 @@ test('sliders span whole steps inside the plane: -4..4 on a linear plane, inside
   close(range.min / 0.05, Math.round(range.min / 0.05), 1e-9, 'a whole step');
 });
 
-test('axis ticks: the plane\'s own while two fit, else round steps across the whole zoomed range', () => {
+test('axis ticks: the plane\'s own while three fit, else round steps across the whole zoomed range', () => {
   const own = [-4, -2, 0, 2, 4];
   assert.deepEqual(axisTicks(own, -4, 4), own);
-  assert.deepEqual(axisTicks(own, -2.5, 0.5), [-2, 0]);
+  assert.deepEqual(axisTicks(own, -2.5, 2.5), [-2, 0, 2]);
+  assert.deepEqual(axisTicks(own, -2.5, 0.5), [-2.5, -2, -1.5, -1, -0.5, 0, 0.5]);  // not just -2 and 0
   // Zoomed on a small q(z|x): ticks reach both ends of the view (they used to stop after 8
   // steps of a too-fine scale, two thirds of the way along).
   for (const [lo, hi] of [[-2.1, -0.9], [1.6, 2.8], [0.3, 0.35], [2.01, 2.02], [-0.07, 0.95], [-3.3, 3.3]]) {

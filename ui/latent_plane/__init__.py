@@ -15,7 +15,7 @@ dataframes, which would import pandas and pyarrow, 70 MB, into the server):
   spacing, lo, hi, ticks, view    the plane (vae.plane.Plane) and the part shown first
   label            the digit class a conditional VAE's decoder gets (None for a plain VAE)
   ack              the seq of the last commit Python applied (the JS ignores an older z)
-  size, title, dark, hover, commit, digit_title, sliders    presentation and behaviour
+  size, title, dark, hover, commit, digit_title, sliders, link    presentation and behaviour
 State (JS -> Python): z = {"z": [z1, z2], "seq": n} on each commit.
 A rerun therefore sends a few hundred bytes: heavy bytes cross the network once per browser
 (ui/static_files.py). The browser exposes a measurement hook, window.__latentPad (plane.js):
@@ -136,6 +136,7 @@ def latent_plane(
     mark: bool = True,
     digit_title: str = "E[x|z]",
     sliders: bool = False,
+    link: str | None = None,
 ) -> tuple[float, float] | None:
     """Show the plane with its layers and a live E[x|z] beside it; returns the z last committed
     in the browser (None before any).
@@ -148,7 +149,9 @@ def latent_plane(
     in the browser (no rerun). on_commit(z) runs as a widget callback, before the rerun a commit
     causes: the place to copy z into the page's own state. sliders: z₁ and z₂ sliders under the
     digit, decoded in the browser at each step like a drag and committed when a burst of steps
-    ends (a Streamlit slider would wait for a rerun per step).
+    ends (a Streamlit slider would wait for a rerun per step). link: planes of one page with the
+    same link name show the z (and the hovered z) moved on any of them, each decoded by its own
+    model in the browser, without waiting for the server (e.g. two models side by side).
     Shows an st.error instead for a model the browser cannot decode.
     """
     if handle.model.config.latent_dim != 2:
@@ -185,6 +188,7 @@ def latent_plane(
         "commit": commit,
         "digit_title": digit_title,
         "sliders": sliders,
+        "link": link or "",
     }
 
     def _committed() -> None:

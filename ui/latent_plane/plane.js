@@ -179,12 +179,12 @@ export function sliderRange(plane, step = KEY_STEP) {
   return { min: snap(Math.ceil(plane.min / step - 1e-9) * step), max: snap(Math.floor(plane.max / step + 1e-9) * step), step };
 }
 
-// An axis's ticks over the z range [lo, hi] on screen: the plane's own that fall inside it or,
-// zoomed in past them, round numbers (1, 2 or 5 times a power of ten) across the whole range,
-// the finest such step that gives at most 7.
+// An axis's ticks over the z range [lo, hi] on screen: the plane's own that fall inside it (at
+// least three) or, zoomed in past them, round numbers (1, 2 or 5 times a power of ten) across the
+// whole range, the finest such step that gives at most 7.
 export function axisTicks(planeTicks, lo, hi) {
   const inside = planeTicks.filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
-  if (inside.length >= 2 || !(hi > lo)) return inside;
+  if (inside.length >= 3 || !(hi > lo)) return inside;
   const power = Math.pow(10, Math.floor(Math.log10(hi - lo)) - 1);
   const step = [1, 2, 5, 10, 20, 50, 100].map((m) => m * power).find((s) => (hi - lo) / s <= 6 + 1e-9);
   const ticks = [];
@@ -268,6 +268,7 @@ export function initiallyHidden(layers) {
 // ---------------------------------------------------------------- the component (DOM)
 
 const CACHE = (globalThis.__latentPadCache ||= { decoders: new Map(), blobs: new Map(), pending: new Map(), waiters: new Map() });
+const LINKS = (globalThis.__latentPlaneLinks ||= new EventTarget());  // linked planes' z (data.link)
 const HOOK = (globalThis.__latentPad ||= {
   ready: false, model: null, z: null, frames: 0, decodeMs: [], drags: [], shownAt: 0,
   decode() { throw new Error('latent plane: no decoder loaded'); },
@@ -308,7 +309,7 @@ function createPlane(root) {
     setStateValue: null, decoder: null, label: null, plane: makePlane({}), view: null, viewKey: null,
     layers: [], hidden: new Set(), hiddenKey: '', commit: true, hover: false,
     z: [0, 0], hoverZ: null, painted: null, dragging: false, dragStart: 0, dragFrames: 0, dragMoves: 0,
-    touched: false, tap: null, lastSeq: 0, committedAt: 0, raf: 0, keyTimer: 0, imageData: null, msShown: 0, recent: [], vecDirty: true,
+    touched: false, tap: null, lastSeq: 0, committedAt: 0, link: '', followUntil: 0, raf: 0, keyTimer: 0, imageData: null, msShown: 0, recent: [], vecDirty: true,
   };
   st.view = parseView(st.plane, '');
 
@@ -586,19 +587,38 @@ function createPlane(root) {
     rect = area();
     pad.classList.add('dragging');
     st.touched = true; root.classList.remove('unset');
-    st.z = zFromEvent(e); schedule();
+    st.z = zFromEvent(e); schedule(); share(true);
   }
   function move(e) {
     if (st.tap && e.pointerId === st.tap.id && Math.hypot(e.clientX - st.tap.x, e.clientY - st.tap.y) > 10) st.tap = null;
     if (!st.dragging) {
-      if (st.hover && e.pointerType === 'mouse') { st.hoverZ = zFromEvent(e); schedule(); }
+      if (st.hover && e.pointerType === 'mouse') { st.hoverZ = zFromEvent(e); schedule(); share(false); }
       return;
     }
     st.dragMoves += 1;
-    st.z = zFromEvent(e); schedule();
+    st.z = zFromEvent(e); schedule(); share(true);
   }
   function leave() {
-    if (st.hoverZ !== null) { st.hoverZ = null; schedule(); }
+    if (st.hoverZ !== null) { st.hoverZ = null; schedule(); share(false); }
+  }
+  // Linked planes (data.link: the same name on one page, e.g. two models' planes): each shows
+  // the z and the hovered z the visitor moves on any of them, decoded by its own model, live.
+  // Only the plane under the pointer commits; the others follow the server after it.
+  function share(withZ) {
+    if (!st.link) return;
+    LINKS.dispatchEvent(new CustomEvent('z', { detail: {
+      link: st.link, from: root, hoverZ: st.dragging ? null : st.hoverZ, ...(withZ ? { z: st.z } : {}) } }));
+  }
+  function follow(e) {
+    const d = e.detail;
+    if (!st.link || d.link !== st.link || d.from === root) return;
+    const clamped = (z) => [st.plane.clamp(Number(z[0])), st.plane.clamp(Number(z[1]))];
+    if (d.z) {
+      st.z = clamped(d.z); st.touched = true; root.classList.remove('unset');
+      st.followUntil = performance.now() + 1500;  // meanwhile a rerun's older z does not pull it back
+    }
+    st.hoverZ = st.hover && d.hoverZ ? clamped(d.hoverZ) : null;
+    schedule();
   }
   function up(e) {
     if (st.tap && e.pointerId === st.tap.id) {
@@ -608,7 +628,7 @@ function createPlane(root) {
         const z = zFromEvent(e);
         st.z = [st.plane.clamp(round2(z[0])), st.plane.clamp(round2(z[1]))];
         st.touched = true; root.classList.remove('unset');
-        schedule(); commit();
+        schedule(); share(true); commit();
       }
       return;
     }
@@ -624,6 +644,7 @@ function createPlane(root) {
     paint();
     HOOK.drags.push({ ms: performance.now() - st.dragStart, frames: st.dragFrames, moves: st.dragMoves });
     if (HOOK.drags.length > 1000) HOOK.drags.shift();
+    share(true);
     commit();
   }
   function key(e) {
@@ -648,7 +669,7 @@ function createPlane(root) {
     st.lastSeq = Math.max(Date.now(), st.lastSeq + 1);
     st.committedAt = performance.now();
     st.z = [st.plane.clamp(round2(next[0])), st.plane.clamp(round2(next[1]))];
-    schedule();
+    schedule(); share(true);
     clearTimeout(st.keyTimer);
     st.keyTimer = setTimeout(commit, 180);  // one commit per burst of key presses
   }
@@ -663,6 +684,7 @@ function createPlane(root) {
                      [legend, 'click', toggle], [q('.zoom'), 'click', onZoom],
                      [sliders[0], 'input', slide], [sliders[1], 'input', slide]];
   for (const [el, type, handler] of listeners) el.addEventListener(type, handler);
+  LINKS.addEventListener('z', follow);
   const resize = new ResizeObserver(() => { st.vecDirty = true; schedule(); });
   resize.observe(pad);
 
@@ -710,6 +732,7 @@ function createPlane(root) {
     st.hover = data.hover !== false;
     st.commit = data.commit !== false;
     st.sliders = !!data.sliders;
+    st.link = data.link ? String(data.link) : '';
     root.classList.toggle('has-sliders', st.sliders);
     if (!st.hover) st.hoverZ = null;
     st.data = data;
@@ -751,13 +774,15 @@ function createPlane(root) {
     // The server's z is taken unless the user is dragging, or it predates our latest commit
     // (a rerun still in flight; after 3 s the server wins whatever it acknowledged).
     const z = [Number(data.z1), Number(data.z2)];
-    const stale = Number(data.ack || 0) < st.lastSeq && performance.now() - st.committedAt < 3000;
+    const stale = (Number(data.ack || 0) < st.lastSeq && performance.now() - st.committedAt < 3000)
+      || performance.now() < st.followUntil;  // following a linked plane's pending choice
     if (!st.dragging && !stale && z.every(Number.isFinite)) st.z = [st.plane.clamp(z[0]), st.plane.clamp(z[1])];
     schedule();
   }
 
   function destroy() {
     for (const [el, type, handler] of listeners) el.removeEventListener(type, handler);
+    LINKS.removeEventListener('z', follow);
     resize.disconnect();
     if (st.raf) cancelAnimationFrame(st.raf);
     clearTimeout(st.keyTimer);
