@@ -65,9 +65,9 @@ def test_typicality_rules_and_out_of_distribution_table(app: AppTest) -> None:  
     at = _open(app, "pages/typicality.py")
     assert at.radio(key="typ_rule").value == "1 % false alarms"
     assert "### :green[typical]" in _text(at)  # a clean test digit
-    assert re.search(r"measured on the first 1,000 test digits: \*\*\d\.\d %\*\*", _text(at))
+    assert re.search(r"measured on the first 1,000 test digits: \*\*\d\.\d\s%\*\*", _text(at))
     at.radio(key="typ_rule").set_value("the question's 25–75 % band").run()
-    rate = float(re.search(r"test digits: \*\*(\d+\.\d) %\*\*", _text(at)).group(1))
+    rate = float(re.search(r"test digits: \*\*(\d+\.\d)\s%\*\*", _text(at)).group(1))
     assert 40 < rate < 60  # it flags half of all valid digits
     at.toggle(key="typ_ood").set_value(True).run(timeout=900)  # scores the sets by quadrature once
     table = [m.value for m in at.markdown if m.value.startswith("| set |")][0]
