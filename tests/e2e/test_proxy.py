@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import expect
 
 from deploy.serve import COOKIE, launched, max_upload_mb
 from tests.upload_images import draw_digit, encode
@@ -69,9 +71,10 @@ def _gone(pid: int) -> bool:
 
 
 def _z(page) -> tuple[float, float]:  # noqa: ANN001
-    """z as the plane's sliders show it, once the plane has painted it (their read-outs filled)."""
-    page.wait_for_function(f"() => [...document.querySelectorAll('{SLIDERS} + output')].every((o) => o.textContent)",
-                           timeout=60_000)
+    """z as the plane's sliders show it, once the plane has painted it (their read-outs filled;
+    they are in the plane's shadow root, which locators pierce and document.querySelector not)."""
+    for i in (0, 1):
+        expect(page.locator(f"{SLIDERS} + output").nth(i)).to_have_text(re.compile(r"^[+-]\d+\.\d\d$"), timeout=60_000)
     sliders = page.locator(SLIDERS)
     return float(sliders.nth(0).input_value()), float(sliders.nth(1).input_value())
 
